@@ -1,0 +1,324 @@
+"""The run folder on disk: config, history, checkpoints, sample grids.
+
+    <runs-dir>/<name>/
+        run.json            variant, settings, status, created and updated times
+        history.csv         one row per training step
+        checkpoints/        step-00000468.npz: both networks, both optimizers, RNG
+        samples/            epoch-0001.png ..., the fixed-latent grid per epoch
+        generator.keras     the generator, exported when a run stops or finishes
+        .lock               held (flock) by the process that trains the run
+
+Every file a reader may open while training goes on is replaced atomically
+(written to a temporary file, then renamed), so a reader or a kill never sees half
+a file. History is the exception: rows are appended, and readers drop a torn line.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HISTORY_COLUMNS = (
+    "step",
+    "epoch",
+    "d_loss",
+    "g_loss",
+    "d_real_acc",
+    "d_fake_acc",
+    "elapsed_s",
+)
+# A run name is a plain file name: no separators, no leading dot, at most 64 chars.
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CHECKPOINTS_KEPT = 3
+# mkstemp makes private files; run files are as readable as any the user writes.
+FILE_MODE = 0o644
+STATUSES = ("created", "running", "paused", "stopped", "finished", "failed")
+
+
+class RunError(Exception):
+    """A run a user named that is not valid, does not exist, or is busy."""
+
+
+def default_runs_dir() -> Path:
+    """The runs folder: `DCGAN_RUNS_DIR` if set, else `runs/` here."""
+    return Path(os.environ.get("DCGAN_RUNS_DIR") or "runs")
+
+
+def check_run_name(name: str) -> str:
+    """`name` if it is a plain run name, else a RunError saying why not."""
+    if not RUN_NAME.fullmatch(name or ""):
+        raise RunError(
+            f"invalid run name {name!r}: use 1 to 64 letters, digits, '.', '_' or "
+            "'-', starting with a letter or digit"
+        )
+    return name
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path`: readers see the old file or the new, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.chmod(temporary, FILE_MODE)
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def now_iso() -> str:
+    """The current local time, to the second, as ISO 8601 with its UTC offset."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint file and the training position it holds."""
+
+    path: Path
+    step: int
+
+
+class Run:
+    """One run folder. Creating the object touches nothing on disk."""
+
+    def __init__(self, runs_dir: str | os.PathLike, name: str):
+        self.name = check_run_name(name)
+        self.runs_dir = Path(runs_dir)
+        self.path = self.runs_dir / name
+        self.config_path = self.path / "run.json"
+        self.history_path = self.path / "history.csv"
+        self.checkpoints_dir = self.path / "checkpoints"
+        self.samples_dir = self.path / "samples"
+        self.generator_path = self.path / "generator.keras"
+        self.lock_path = self.path / ".lock"
+
+    def exists(self) -> bool:
+        """Whether the run has been created (its run.json is on disk)."""
+        return self.config_path.exists()
+
+    # -- config -------------------------------------------------------------------
+
+    def create(self, config: dict) -> None:
+        """Make the folder and write run.json; a run that exists is an error."""
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir()
+        except FileExistsError:
+            raise RunError(f"run {self.name!r} already exists") from None
+        self.checkpoints_dir.mkdir()
+        self.samples_dir.mkdir()
+        stamp = now_iso()
+        self.write_config({"status": "created", **config, "created": stamp})
+
+    def read_config(self) -> dict:
+        """run.json as a dict; a missing or unreadable one is a RunError."""
+        try:
+            return json.loads(self.config_path.read_text())
+        except FileNotFoundError:
+            raise RunError(f"no run named {self.name!r} in {self.runs_dir}") from None
+        except (OSError, json.JSONDecodeError) as error:
+            raise RunError(f"cannot read {self.config_path}: {error}") from None
+
+    def write_config(self, config: dict) -> None:
+        """Replace run.json, stamping its `updated` time."""
+        config = {**config, "updated": now_iso()}
+        write_atomic(self.config_path, json.dumps(config, indent=2).encode())
+
+    def update_config(self, **changes) -> dict:
+        """Change some fields of run.json and return the new config."""
+        config = {**self.read_config(), **changes}
+        self.write_config(config)
+        return config
+
+    # -- history ------------------------------------------------------------------
+
+    def append_history(self, rows: list[dict]) -> None:
+        """Append rows (dicts with HISTORY_COLUMNS) to history.csv."""
+        if not rows:
+            return
+        new_file = not self.history_path.exists()
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, HISTORY_COLUMNS, extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+        writer.writerows(rows)
+        with open(self.history_path, "a", encoding="utf-8") as file:
+            file.write(buffer.getvalue())
+
+    def read_history(self) -> dict[str, np.ndarray]:
+        """history.csv as one array per column (empty arrays when there is none).
+
+        A last line cut short by a concurrent append or a kill is skipped.
+        """
+        columns: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
+        try:
+            text = self.history_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = ""
+        lines = text.splitlines()[1:]
+        if lines and not text.endswith("\n"):
+            lines = lines[:-1]
+        for line in lines:
+            values = line.split(",")
+            if len(values) != len(HISTORY_COLUMNS):
+                continue
+            for name, value in zip(HISTORY_COLUMNS, values, strict=True):
+                columns[name].append(float(value))
+        arrays = {name: np.array(values) for name, values in columns.items()}
+        for name in ("step", "epoch"):
+            arrays[name] = arrays[name].astype(np.int64)
+        return arrays
+
+    def truncate_history(self, last_step: int) -> None:
+        """Drop rows after `last_step`, so a resume neither repeats nor skips a step."""
+        if not self.history_path.exists():
+            return
+        lines = self.history_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        header, rows = lines[:1], lines[1:]
+        kept = []
+        for line in rows:
+            if not line.endswith("\n"):
+                break
+            if int(line.split(",", 1)[0]) > last_step:
+                break
+            kept.append(line)
+        write_atomic(self.history_path, "".join(header + kept).encode())
+
+    # -- checkpoints --------------------------------------------------------------
+
+    def save_checkpoint(self, step: int, arrays: dict[str, np.ndarray]) -> Path:
+        """Write checkpoints/step-NNNNNNNN.npz atomically; keep the last few."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        path = self.checkpoints_dir / f"step-{step:08d}.npz"
+        write_atomic(path, buffer.getvalue())
+        for old in self.checkpoints()[:-CHECKPOINTS_KEPT]:
+            old.path.unlink(missing_ok=True)
+        return path
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """The checkpoints on disk, oldest first."""
+        found = []
+        for path in self.checkpoints_dir.glob("step-*.npz"):
+            match = re.fullmatch(r"step-(\d+)\.npz", path.name)
+            if match:
+                found.append(Checkpoint(path, int(match.group(1))))
+        return sorted(found, key=lambda checkpoint: checkpoint.step)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """The newest checkpoint, or None before the first one is written."""
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    # -- samples ------------------------------------------------------------------
+
+    def sample_path(self, epoch: int) -> Path:
+        """Where the sample grid after `epoch` goes."""
+        return self.samples_dir / f"epoch-{epoch:04d}.png"
+
+    def latest_sample_path(self) -> Path:
+        """Where the most recent sample grid goes (refreshed during an epoch too)."""
+        return self.samples_dir / "latest.png"
+
+    def epoch_samples(self) -> list[Path]:
+        """The per-epoch sample grids, first epoch first."""
+        return sorted(self.samples_dir.glob("epoch-*.png"))
+
+    # -- the training lock -------------------------------------------------------
+
+    def try_lock(self) -> RunLock | None:
+        """Take the run's training lock, or None if another trainer holds it."""
+        handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return None
+        return RunLock(handle)
+
+    def is_locked(self) -> bool:
+        """Whether some trainer, in this process or another, holds the lock."""
+        if not self.lock_path.exists():
+            return False
+        lock = self.try_lock()
+        if lock is None:
+            return True
+        lock.release()
+        return False
+
+
+class RunLock:
+    """A held run lock; the OS frees it if the process dies."""
+
+    def __init__(self, handle: int):
+        self._handle: int | None = handle
+
+    def release(self) -> None:
+        """Release the lock; safe to call twice."""
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            os.close(self._handle)
+            self._handle = None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the run list shows of a run."""
+
+    name: str
+    variant: str
+    status: str
+    step: int
+    total_steps: int
+    epoch: int
+    updated: str
+    error: str | None
+
+
+def summarize(run: Run) -> RunSummary:
+    """A run's summary; a run marked running that nobody trains is 'interrupted'."""
+    config = run.read_config()
+    status = config.get("status", "created")
+    if status in ("running", "paused") and not run.is_locked():
+        status = "interrupted"
+    return RunSummary(
+        name=run.name,
+        variant=config.get("variant", {}).get("title", "?"),
+        status=status,
+        step=int(config.get("step", 0)),
+        total_steps=int(config.get("total_steps", 0)),
+        epoch=int(config.get("epoch", 0)),
+        updated=config.get("updated", ""),
+        error=config.get("error"),
+    )
+
+
+def list_runs(runs_dir: str | os.PathLike) -> list[RunSummary]:
+    """Every readable run in `runs_dir`, most recently updated first."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    summaries = []
+    for folder in root.iterdir():
+        if not (folder / "run.json").exists() or not RUN_NAME.fullmatch(folder.name):
+            continue
+        try:
+            summaries.append(summarize(Run(root, folder.name)))
+        except RunError:
+            continue
+    return sorted(summaries, key=lambda summary: summary.updated, reverse=True)
