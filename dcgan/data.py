@@ -102,6 +102,8 @@ def _first_line(error: Exception) -> str:
 
 
 def _read_npz(path: Path) -> Mnist:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not an .npz archive (Keras' mnist.npz layout)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = {"x_train", "y_train", "x_test", "y_test"} - set(archive.files)

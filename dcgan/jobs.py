@@ -1,0 +1,323 @@
+"""Background training jobs: one thread per run, one manager per process.
+
+A job thread never touches the UI. It trains through `GanTrainer`, writes to its
+run folder, and keeps a small status (step, speed, last losses, state) behind a
+lock; the dashboard and the CLI read copies of it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dcgan.data import load_mnist
+from dcgan.runs import Run, RunError, check_run_name
+from dcgan.training import Callback, Control, steps_per_epoch, total_steps
+from dcgan.variants import Variant
+
+logger = logging.getLogger(__name__)
+
+# Two training threads on a 2-core machine each run at half speed or worse, so
+# one job at a time is the default; DCGAN_MAX_JOBS raises it (on a GPU, say).
+DEFAULT_MAX_JOBS = 1
+SPEED_WINDOW_STEPS = 50  # steps/s is measured over the last this many steps
+MAX_SEED = 2**31 - 1
+MAX_EPOCHS = 10_000
+MAX_STEPS = 10_000_000
+
+
+class JobError(Exception):
+    """A job that cannot start: the run is busy, or too many jobs are running."""
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A copy of what a job is doing, safe to read from any thread."""
+
+    run_name: str
+    state: str  # starting, running, paused, stopping, stopped, finished, failed
+    step: int = 0
+    total_steps: int = 0
+    steps_per_epoch: int = 0
+    epoch: int = 0
+    d_loss: float | None = None
+    g_loss: float | None = None
+    steps_per_s: float | None = None
+    error: str | None = None
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the run's steps done, 0 to 1."""
+        return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds to the last step at the current speed, None while unknown."""
+        if not self.steps_per_s or self.state != "running":
+            return None
+        return (self.total_steps - self.step) / self.steps_per_s
+
+    @property
+    def alive(self) -> bool:
+        """Whether the job's thread is still going (or about to)."""
+        return self.state in ("starting", "running", "paused", "stopping")
+
+
+class _StatusCallback(Callback):
+    """Feeds the trainer's progress into its job's status."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.recent = collections.deque(maxlen=SPEED_WINDOW_STEPS)
+
+    def on_train_begin(self, logs):
+        self.job._update(
+            state="running",
+            step=logs["step"],
+            total_steps=logs["total_steps"],
+            steps_per_epoch=logs["steps_per_epoch"],
+        )
+
+    def on_step_end(self, logs):
+        self.recent.append((time.monotonic(), logs["step"]))
+        speed = None
+        if len(self.recent) >= 2:
+            (start, first), (end, last) = self.recent[0], self.recent[-1]
+            speed = (last - first) / (end - start) if end > start else None
+        self.job._update(
+            step=logs["step"],
+            epoch=logs["epoch"],
+            d_loss=logs["d_loss"],
+            g_loss=logs["g_loss"],
+            steps_per_s=speed,
+        )
+
+    def on_pause(self, paused):
+        self.recent.clear()  # speed is measured afresh after a pause
+        self.job._update(state="paused" if paused else "running", steps_per_s=None)
+
+
+class Job:
+    """One run training in a daemon thread. Use JobManager to make one."""
+
+    def __init__(self, run: Run, data, lock):
+        self.run = run
+        self.control = Control()
+        self._data = data
+        self._lock = lock
+        self._status_lock = threading.Lock()
+        self._status = JobStatus(run.name, "starting")
+        self._thread = threading.Thread(
+            target=self._work, name=f"train-{run.name}", daemon=True
+        )
+
+    def _update(self, **changes) -> None:
+        with self._status_lock:
+            self._status = replace(self._status, **changes)
+
+    def _work(self) -> None:
+        from dcgan.training import GanTrainer
+
+        try:
+            trainer = GanTrainer(
+                self.run, self._data, self.control, [_StatusCallback(self)]
+            )
+            reason = trainer.fit()
+            self._update(state=reason, steps_per_s=None)
+        except Exception as error:
+            # Kept for the UI to show; the run's run.json says 'failed' too.
+            logger.exception("run %s failed", self.run.name)
+            message = f"{type(error).__name__}: {error}"
+            self._update(state="failed", error=message, steps_per_s=None)
+            try:
+                self.run.update_config(status="failed", error=message)
+            except (OSError, RunError):
+                logger.exception("could not record the failure of %s", self.run.name)
+        finally:
+            self._data = None
+            self._lock.release()
+
+    @property
+    def status(self) -> JobStatus:
+        """A snapshot of the job's status."""
+        with self._status_lock:
+            return self._status
+
+    def pause(self) -> None:
+        """Pause after the current step; the thread then waits, using no CPU."""
+        if self.status.alive:
+            self.control.pause()
+
+    def resume(self) -> None:
+        """Go on after a pause."""
+        self.control.resume()
+
+    def stop(self) -> None:
+        """Checkpoint, export the generator and end, after the current step."""
+        if self.status.alive:
+            self._update(state="stopping")
+            self.control.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True if it has."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+def _check_number(name: str, value, low: int, high: int) -> None:
+    if value is not None and not low <= value <= high:
+        raise JobError(f"{name} must be between {low} and {high}, not {value}")
+
+
+class JobManager:
+    """Starts, pauses, resumes and stops training jobs; at most one job per run.
+
+    Args:
+        runs_dir: the folder that holds the runs.
+        max_jobs: how many jobs may train at once in this process (paused jobs
+            count); `DCGAN_MAX_JOBS` or 1 when None.
+    """
+
+    def __init__(self, runs_dir: str | os.PathLike, max_jobs: int | None = None):
+        self.runs_dir = Path(runs_dir)
+        if max_jobs is None:
+            max_jobs = int(os.environ.get("DCGAN_MAX_JOBS") or DEFAULT_MAX_JOBS)
+        self.max_jobs = max(1, max_jobs)
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+
+    def get(self, name: str) -> Job | None:
+        """The job of run `name` started in this process, alive or ended."""
+        with self._lock:
+            return self._jobs.get(name)
+
+    def alive(self) -> list[Job]:
+        """The jobs whose thread is still going."""
+        with self._lock:
+            return [job for job in self._jobs.values() if job.status.alive]
+
+    def start(
+        self,
+        name: str,
+        variant: Variant,
+        *,
+        epochs: int | None = None,
+        max_steps: int | None = None,
+        seed: int = 0,
+        data_path: str | None = None,
+    ) -> Job:
+        """Create run `name` and train it in the background.
+
+        Args:
+            epochs: the run's length in epochs; the variant's default when None.
+            max_steps: stop at this global step if it comes before the epochs end.
+            seed: fixes weight init, batch order, noise and the sample latents.
+            data_path: MNIST file or folder; the default sources when None.
+        """
+        check_run_name(name)
+        epochs = epochs or variant.epochs
+        _check_number("epochs", epochs, 1, MAX_EPOCHS)
+        _check_number("max steps", max_steps, 1, MAX_STEPS)
+        _check_number("seed", seed, 0, MAX_SEED)
+        data = load_mnist(data_path)
+        if steps_per_epoch(len(data.train_images), variant.batch_size) == 0:
+            raise JobError(
+                f"batch size {variant.batch_size} is larger than the "
+                f"{len(data.train_images)} training images"
+            )
+        config = {
+            "variant": variant.to_dict(),
+            "seed": seed,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "data_path": str(Path(data_path).resolve()) if data_path else None,
+            "data_source": data.source,
+        }
+        with self._lock:
+            self._check_capacity(name)
+            run = Run(self.runs_dir, name)
+            if run.exists():
+                raise RunError(f"run {name!r} already exists; resume it instead")
+            run.create(config)
+            return self._launch(run, data)
+
+    def resume(
+        self, name: str, *, epochs: int | None = None, max_steps: int | None = None
+    ) -> Job:
+        """Go on training run `name` from its last checkpoint.
+
+        `epochs` and `max_steps` are totals for the run, not extra amounts.
+        """
+        run = Run(self.runs_dir, check_run_name(name))
+        config = run.read_config()
+        _check_number("epochs", epochs, 1, MAX_EPOCHS)
+        _check_number("max steps", max_steps, 1, MAX_STEPS)
+        data = load_mnist(config.get("data_path"))
+        changes = {}
+        if epochs is not None:
+            changes["epochs"] = epochs
+        if max_steps is not None:
+            changes["max_steps"] = max_steps
+        config = {**config, **changes}
+        variant = Variant.from_dict(config["variant"])
+        per_epoch = steps_per_epoch(len(data.train_images), variant.batch_size)
+        checkpoint = run.latest_checkpoint()
+        done = checkpoint.step if checkpoint else 0
+        if done >= total_steps(config, per_epoch):
+            raise JobError(
+                f"run {name!r} already has {done} steps; raise its epochs or max "
+                "steps to train more"
+            )
+        with self._lock:
+            self._check_capacity(name)
+            if changes:
+                run.update_config(**changes)
+            return self._launch(run, data)
+
+    def _check_capacity(self, name: str) -> None:
+        """Refuse a second job for a run, or one job too many (caller holds lock)."""
+        current = self._jobs.get(name)
+        if current is not None and current.status.alive:
+            raise JobError(f"run {name!r} is already training")
+        alive = [job.run.name for job in self._jobs.values() if job.status.alive]
+        if len(alive) >= self.max_jobs:
+            raise JobError(
+                f"{', '.join(alive)} is training and this machine allows "
+                f"{self.max_jobs} job(s) at a time (DCGAN_MAX_JOBS); stop it first"
+            )
+
+    def _launch(self, run: Run, data) -> Job:
+        lock = run.try_lock()
+        if lock is None:
+            raise JobError(f"run {run.name!r} is being trained by another process")
+        job = Job(run, data, lock)
+        self._jobs[run.name] = job
+        job._thread.start()
+        logger.info("job for run %s started", run.name)
+        return job
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """Stop every job and wait for them; safe to call twice."""
+        jobs = self.alive()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            job.join(timeout)
+
+
+_managers: dict[Path, JobManager] = {}
+_managers_lock = threading.Lock()
+
+
+def default_manager(runs_dir: str | os.PathLike) -> JobManager:
+    """The process-wide manager for `runs_dir`, made on first use."""
+    key = Path(runs_dir).resolve()
+    with _managers_lock:
+        if key not in _managers:
+            _managers[key] = JobManager(runs_dir)
+        return _managers[key]
