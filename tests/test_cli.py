@@ -21,6 +21,7 @@ def dcgan(*args, runs_dir, timeout=300):
     env = {**os.environ, "DCGAN_RUNS_DIR": str(runs_dir)}
     return subprocess.run(
         [sys.executable, "-m", "dcgan", *map(str, args)],
+        check=False,
         cwd=REPO,
         env=env,
         capture_output=True,
