@@ -322,3 +322,11 @@ def list_runs(runs_dir: str | os.PathLike) -> list[RunSummary]:
         except RunError:
             continue
     return sorted(summaries, key=lambda summary: summary.updated, reverse=True)
+
+
+def recent_speed(history: dict[str, np.ndarray], window: int = 50) -> float | None:
+    """Training steps per second over the last `window` steps, from elapsed_s."""
+    steps, elapsed = history["step"][-window:], history["elapsed_s"][-window:]
+    if len(steps) < 2 or elapsed[-1] <= elapsed[0]:
+        return None
+    return float((steps[-1] - steps[0]) / (elapsed[-1] - elapsed[0]))
