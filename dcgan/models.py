@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dcgan import backend
 from dcgan.variants import Variant
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -162,7 +163,7 @@ def describe(variant: Variant) -> list[dict]:
 
 def _build(plan: list[LayerSpec], input_shape, name):
     # Keras is imported here, not at module level, so the plan stays cheap to read.
-    import keras
+    keras = backend.keras()
 
     layers = [keras.Input(shape=input_shape)]
     for spec in plan:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dcgan import images, latent, models
-from dcgan.backend import tensorflow
+from dcgan import backend, images, latent, models
 from dcgan.data import Mnist, scale_images
 from dcgan.runs import Run, write_atomic
 from dcgan.variants import Variant
@@ -144,8 +143,8 @@ class GanTrainer:
     # -- set-up -------------------------------------------------------------------
 
     def _build(self) -> None:
-        tf = tensorflow()
-        import keras
+        tf = backend.tensorflow()
+        keras = backend.keras()
 
         variant = self.variant
         keras.utils.set_random_seed(self.seed)
@@ -165,8 +164,8 @@ class GanTrainer:
 
     def _step(self, batch_indices):
         """One discriminator and one generator update on one batch of real images."""
-        tf = tensorflow()
-        import keras
+        tf = backend.tensorflow()
+        keras = backend.keras()
 
         real_images = tf.gather(self.images, batch_indices)
         batch_size = tf.shape(batch_indices)[0]

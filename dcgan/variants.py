@@ -56,12 +56,16 @@ class Variant:
         return (-1.0, 1.0) if self.output_activation == "tanh" else (0.0, 1.0)
 
     def derive(self, name: str, **changes) -> Variant:
-        """A custom variant: this one with some fields changed, under a new name."""
+        """A custom variant: this one with some fields changed.
+
+        Under its own name it gets that name as title; under this variant's name
+        (a changed batch size for one run, say) it keeps the title.
+        """
         described = ", ".join(f"{key}={value}" for key, value in changes.items())
         return dataclasses.replace(
             self,
             name=name,
-            title=name,
+            title=self.title if name == self.name else name,
             description=f"{self.title} with {described}"
             if changes
             else self.description,

@@ -36,7 +36,9 @@ with st.container(border=True):
         seed = st.number_input("Seed", 0, MAX_SEED, 0)
         with st.expander("More settings"):
             run_name = st.text_input(
-                "Run name", placeholder=f"{variant.name}-YYYYMMDD-HHMMSS"
+                "Run name",
+                placeholder="variant-date-time when empty",
+                key="new_run_name",
             )
             max_steps = st.number_input(
                 "Stop after step (0 trains every epoch)", 0, MAX_STEPS, 0

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,3 +65,28 @@ def test_discriminator_outputs_a_probability_per_image():
     scores = np.asarray(discriminator(np.zeros((3, 28, 28, 1), "float32")))
     assert scores.shape == (3, 1)
     assert ((scores >= 0) & (scores <= 1)).all()
+
+
+def test_two_threads_loading_tensorflow_at_once_both_get_their_model():
+    # A job and a page may be first to need TensorFlow at the same moment.
+    code = (
+        "import threading\n"
+        "from dcgan import models, variants\n"
+        "results = []\n"
+        "def build(name):\n"
+        "    try:\n"
+        "        models.build_generator(variants.VARIANTS[name])\n"
+        "        results.append('ok')\n"
+        "    except Exception as error:\n"
+        "        results.append(repr(error))\n"
+        "threads = [threading.Thread(target=build, args=(n,)) for n in "
+        "('dcgan-3', 'dcgan-4')]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join(120) for t in threads]\n"
+        "print(results)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False,
+        timeout=180, cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "['ok', 'ok']", result.stderr

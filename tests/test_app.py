@@ -1,0 +1,158 @@
+"""Every page under Streamlit's AppTest, with real runs trained on real MNIST."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dcgan.training import GanTrainer
+
+from .conftest import create_run
+
+REPO = Path(__file__).resolve().parents[1]
+APP = str(REPO / "streamlit_app.py")
+TIMEOUT_S = 120
+
+
+@pytest.fixture
+def app_env(monkeypatch, runs_dir, mnist_slice_path):
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(runs_dir))
+    monkeypatch.setenv("DCGAN_MNIST", str(mnist_slice_path))
+    return runs_dir
+
+
+@pytest.fixture
+def trained_run(app_env, mnist_slice):
+    run = create_run(app_env, "trained", batch_size=256, epochs=2)
+    GanTrainer(run, mnist_slice).fit()
+    return run
+
+
+def open_page(path: str | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    if path:
+        app.switch_page(path).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    parts = [element.value for element in app.markdown]
+    parts += [element.value for element in app.caption]
+    parts += [element.value for element in app.info]
+    return "\n".join(str(part) for part in parts)
+
+
+def test_home_shows_the_four_variants(app_env):
+    app = open_page()
+    assert app.title[0].value == "DCGAN Studio"
+    for title in ("DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4"):
+        assert f"**{title}**" in texts(app)
+    assert "856,193" in texts(app)
+
+
+def test_train_page_with_no_runs_says_where_to_start(app_env):
+    app = open_page("pages/train.py")
+    assert "No runs yet" in texts(app)
+    assert app.selectbox[0].options == ["DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4"]
+
+
+def test_train_page_shows_a_finished_run_with_curves_and_samples(trained_run):
+    app = open_page("pages/train.py")
+    assert "trained · DCGAN-2 · finished" in texts(app)
+    assert len(app.get("plotly_chart")) == 2
+    assert any(b.label == "Resume training" for b in app.button)
+    assert "Samples after epoch" in [s.label for s in app.select_slider]
+
+
+def test_train_page_starts_a_run_that_trains_in_the_background(app_env):
+    from dashboard import manager
+
+    app = open_page("pages/train.py")
+    app.selectbox[0].select("dcgan-3")
+    steps = next(n for n in app.number_input if n.label.startswith("Stop after"))
+    steps.set_value(3)
+    app.text_input[0].input("from-the-page")
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception, app.exception
+    assert not app.error
+
+    job = manager().get("from-the-page")
+    assert job is not None and job.join(TIMEOUT_S)
+    assert job.status.state == "finished" and job.status.step == 3
+    assert job.run.read_config()["variant"]["name"] == "dcgan-3"
+
+    app.run()
+    assert "from-the-page · DCGAN-3 · finished" in texts(app)
+
+
+def test_starting_a_run_under_a_taken_name_is_one_clear_error(trained_run):
+    app = open_page("pages/train.py")
+    app.text_input[0].input("trained")
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "run 'trained' already exists; resume it instead"
+    ]
+
+
+def test_latent_page_without_generators_points_to_training(app_env):
+    app = open_page("pages/latent.py")
+    assert "No generator to draw with yet" in texts(app)
+
+
+def test_latent_page_draws_a_walk_per_generator(trained_run, mnist_slice):
+    second = create_run(trained_run.runs_dir, "second", variant="dcgan-1", max_steps=2)
+    GanTrainer(second, mnist_slice).fit()
+    app = open_page("pages/latent.py")
+    assert sorted(app.multiselect[0].value) == ["second", "trained"]
+    app.slider[0].set_value(5).run()
+    app.radio[0].set_value("lerp").run()
+    assert not app.exception
+    assert len(app.get("image")) == 2
+    app.multiselect[0].set_value([]).run()
+    assert "Pick at least one generator." in texts(app)
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_the_engine_imports_no_streamlit_and_the_pages_no_tensorflow():
+    for path in (REPO / "dcgan").glob("*.py"):
+        assert "streamlit" not in imported_modules(path), path.name
+    ui = [
+        REPO / "streamlit_app.py",
+        REPO / "dashboard.py",
+        *(REPO / "pages").glob("*.py"),
+    ]
+    for path in ui:
+        assert not {"tensorflow", "keras"} & imported_modules(path), path.name
+
+
+def test_the_home_page_renders_without_loading_tensorflow(app_env):
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({APP!r}, default_timeout=60).run()\n"
+        "assert not app.exception, app.exception\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False,
+        timeout=TIMEOUT_S, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
