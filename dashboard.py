@@ -11,13 +11,15 @@ from dcgan.jobs import JobManager, default_manager
 from dcgan.runs import Run, default_runs_dir
 
 STATUS_ICONS = {
-    "created": "⚪",
-    "running": "🟢",
-    "paused": "⏸️",
-    "stopped": "⏹️",
-    "finished": "✅",
-    "failed": "❌",
-    "interrupted": "⚠️",
+    "created": ":material/radio_button_unchecked:",
+    "starting": ":material/hourglass_top:",
+    "running": ":material/play_circle:",
+    "paused": ":material/pause_circle:",
+    "stopping": ":material/hourglass_bottom:",
+    "stopped": ":material/stop_circle:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "interrupted": ":material/warning:",
 }
 
 

@@ -275,9 +275,7 @@ class JobManager:
             )
         with self._lock:
             self._check_capacity(name)
-            if changes:
-                run.update_config(**changes)
-            return self._launch(run, data)
+            return self._launch(run, data, changes)
 
     def _check_capacity(self, name: str) -> None:
         """Refuse a second job for a run, or one job too many (caller holds lock)."""
@@ -291,10 +289,13 @@ class JobManager:
                 f"{self.max_jobs} job(s) at a time (DCGAN_MAX_JOBS); stop it first"
             )
 
-    def _launch(self, run: Run, data) -> Job:
+    def _launch(self, run: Run, data, changes: dict | None = None) -> Job:
+        """Take the run's lock, apply config changes, start its thread."""
         lock = run.try_lock()
         if lock is None:
             raise JobError(f"run {run.name!r} is being trained by another process")
+        if changes:
+            run.update_config(**changes)
         job = Job(run, data, lock)
         self._jobs[run.name] = job
         job._thread.start()

@@ -201,7 +201,7 @@ else:
                 {
                     "run": s.name,
                     "variant": s.variant,
-                    "status": f"{dashboard.STATUS_ICONS.get(s.status, '')} {s.status}",
+                    "status": s.status,
                     "step": f"{s.step:,} / {s.total_steps:,}",
                     "updated": s.updated,
                 }
