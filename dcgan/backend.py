@@ -8,6 +8,7 @@ first import happens under a lock.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 _import_lock = threading.Lock()
 _modules: dict = {}
+_exit_hooks: list = []
 
 
 def tensorflow():
@@ -34,7 +36,23 @@ def tensorflow():
                 except RuntimeError:  # the GPU was already initialised elsewhere
                     logger.debug("memory growth not set on %s", gpu.name)
             _modules.update(tensorflow=tf, keras=keras)
+            for hook in _exit_hooks:
+                atexit.register(hook)
         return _modules["tensorflow"]
+
+
+def at_exit_while_tensorflow_works(hook) -> None:
+    """Call `hook` at interpreter exit, before TensorFlow's own exit handlers.
+
+    atexit runs handlers last-registered first, and TensorFlow registers its own
+    when imported; a hook registered earlier would run after them and find Keras
+    unable to call a model. So hooks are registered once TensorFlow is imported.
+    """
+    with _import_lock:
+        if "tensorflow" in _modules:
+            atexit.register(hook)
+        else:
+            _exit_hooks.append(hook)
 
 
 def keras():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -103,8 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _train_in_foreground(job) -> int:
-    """Wait for a job, printing progress; Ctrl-C stops it cleanly."""
+    """Wait for a job, printing progress; Ctrl-C or SIGTERM stops it cleanly."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while not job.join(timeout=PROGRESS_INTERVAL_S):
             status = job.status

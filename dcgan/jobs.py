@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from dcgan import backend
 from dcgan.data import load_mnist
 from dcgan.runs import Run, RunError, check_run_name
 from dcgan.training import Callback, Control, steps_per_epoch, total_steps
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_JOBS = 1
 SPEED_WINDOW_STEPS = 50  # steps/s is measured over the last this many steps
 MAX_SEED = 2**31 - 1
+SHUTDOWN_TIMEOUT_S = 30.0  # how long app shutdown waits for jobs to checkpoint
 MAX_EPOCHS = 10_000
 MAX_STEPS = 10_000_000
 
@@ -302,7 +304,7 @@ class JobManager:
         logger.info("job for run %s started", run.name)
         return job
 
-    def stop_all(self, timeout: float = 30.0) -> None:
+    def stop_all(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> None:
         """Stop every job and wait for them; safe to call twice."""
         jobs = self.alive()
         for job in jobs:
@@ -320,5 +322,9 @@ def default_manager(runs_dir: str | os.PathLike) -> JobManager:
     key = Path(runs_dir).resolve()
     with _managers_lock:
         if key not in _managers:
-            _managers[key] = JobManager(runs_dir)
+            manager = JobManager(runs_dir)
+            # When the app shuts down, its jobs checkpoint and stop rather than die
+            # mid-step; they resume from there when the app is back.
+            backend.at_exit_while_tensorflow_works(manager.stop_all)
+            _managers[key] = manager
         return _managers[key]

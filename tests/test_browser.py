@@ -43,9 +43,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, mnist_slice_path):
-    """`streamlit run streamlit_app.py` on loopback, with an empty runs folder."""
+def start_server(tmp_path, mnist_slice_path):
+    """`streamlit run streamlit_app.py` on loopback; returns (process, url, log)."""
     port = free_port()
     env = {
         **os.environ,
@@ -75,6 +74,13 @@ def server(tmp_path, mnist_slice_path):
                 "streamlit did not start:\n" + (tmp_path / "server.log").read_text()
             )
         time.sleep(0.2)
+    return process, url, log
+
+
+@pytest.fixture
+def server(tmp_path, mnist_slice_path):
+    """A server with an empty runs folder, stopped after the test."""
+    process, url, log = start_server(tmp_path, mnist_slice_path)
     yield url
     process.terminate()
     try:
@@ -116,3 +122,25 @@ def test_start_a_short_run_and_see_the_loss_chart(server, page, tmp_path):
     runs = list_runs(tmp_path / "runs")
     assert [(run.status, run.step) for run in runs] == [("finished", 6)]
     assert_continuous(Run(tmp_path / "runs", runs[0].name).read_history(), 6)
+
+
+def test_shutting_the_server_down_checkpoints_the_running_job(
+    tmp_path, mnist_slice_path, page
+):
+    process, url, log = start_server(tmp_path, mnist_slice_path)
+    try:
+        page.goto(f"{url}/train")
+        page.get_by_role("button", name="Start training").click()
+        page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)
+    finally:
+        process.terminate()  # SIGTERM, as a service manager or Ctrl-C would
+        process.wait(timeout=60)
+        log.close()
+
+    (summary,) = list_runs(tmp_path / "runs")
+    run = Run(tmp_path / "runs", summary.name)
+    assert summary.status == "stopped"
+    history = run.read_history()
+    assert len(history["step"]) > 0
+    assert run.latest_checkpoint().step == history["step"][-1]
+    assert_continuous(history, int(history["step"][-1]))

@@ -2,8 +2,10 @@
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +103,24 @@ def test_a_finished_run_resumed_to_its_own_length_says_so(runs_dir, mnist_slice_
     result = dcgan("resume", "done", "--max-steps", "2", runs_dir=runs_dir)
     assert result.returncode == 2
     assert "already has 2 steps" in result.stderr
+
+
+def test_sigterm_stops_a_training_run_with_a_checkpoint(runs_dir, mnist_slice_path):
+    env = {**os.environ, "DCGAN_RUNS_DIR": str(runs_dir)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dcgan", "train", "--variant", "dcgan-2", "--run",
+         "term", "--epochs", "100", "--data", str(mnist_slice_path)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    run = Run(runs_dir, "term")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(run.read_history()["step"]) < 2:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    assert "stopped at step" in out
+    history = run.read_history()
+    assert run.read_config()["status"] == "stopped"
+    assert run.latest_checkpoint().step == history["step"][-1]
+    assert_continuous(history, int(history["step"][-1]))
