@@ -114,6 +114,10 @@ class Job:
         self._lock = lock
         self._status_lock = threading.Lock()
         self._status = JobStatus(run.name, "starting")
+        # Set when the thread is done. Waiting on it, not on Thread.join, stays right
+        # when a Ctrl-C interrupts the wait (an interrupted join can report a live
+        # thread as ended).
+        self._done = threading.Event()
         self._thread = threading.Thread(
             target=self._work, name=f"train-{run.name}", daemon=True
         )
@@ -143,6 +147,7 @@ class Job:
         finally:
             self._data = None
             self._lock.release()
+            self._done.set()
 
     @property
     def status(self) -> JobStatus:
@@ -167,8 +172,7 @@ class Job:
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; True if it has."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        return self._done.wait(timeout)
 
 
 def _check_number(name: str, value, low: int, high: int) -> None:
