@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dcgan import generators
 from dcgan.jobs import JobManager, default_manager
 from dcgan.runs import Run, default_runs_dir
 
@@ -40,11 +41,9 @@ def manager() -> JobManager:
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading generator ...")
-def run_generator(folder: str, name: str, checkpoint_step: int):
-    """A run's generator at one checkpoint, loaded once per (run, checkpoint)."""
-    from dcgan.models import load_generator
-
-    return load_generator(Run(folder, name))
+def generator(folder: str, name: str, checkpoint_step: int):
+    """A generator (run or pretrained) and its variant, loaded once per checkpoint."""
+    return generators.load(name, folder)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -57,3 +56,39 @@ def format_duration(seconds: float | None) -> str:
     if seconds >= 60:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds} s"
+
+
+def generator_label(name: str) -> str:
+    """'DCGAN-2 (pretrained)' for a shipped generator, the run name otherwise."""
+    if name.startswith(generators.PRETRAINED_PREFIX):
+        variant = name.removeprefix(generators.PRETRAINED_PREFIX)
+        return f"{variant.upper()} (pretrained)"
+    return name
+
+
+def checkpoint_step(name: str) -> int:
+    """The step a generator was saved at; 0 for shipped ones (they never change)."""
+    if name.startswith(generators.PRETRAINED_PREFIX):
+        return 0
+    checkpoint = Run(runs_dir(), name).latest_checkpoint()
+    return checkpoint.step if checkpoint else -1
+
+
+@st.cache_data(max_entries=64, show_spinner="Measuring the digits ...")
+def quality(folder: str, name: str, step: int, samples: int, seed: int) -> dict:
+    """A generator's quality measures, taken once per (generator, checkpoint)."""
+    from dcgan import evaluation
+
+    if name.startswith(generators.PRETRAINED_PREFIX):
+        record = generators.pretrained_record(name)
+        if record.get("quality", {}).get("samples") == samples:
+            return record["quality"]
+    return evaluation.evaluate_generator(name, folder, samples, seed).to_dict()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_history_gif(folder: str, name: str, epochs: int) -> bytes:
+    """A run's per-epoch sample grids as a GIF, made once per number of epochs."""
+    from dcgan import images
+
+    return images.gif_from_pngs(Run(folder, name).epoch_samples()[:epochs])

@@ -11,6 +11,7 @@ page = st.navigation(
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/latent.py", title="Latent space", icon=":material/blur_on:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     ]
 )
 

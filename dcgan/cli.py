@@ -8,6 +8,7 @@ stderr, and writes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from dcgan import latent
 from dcgan.data import DataError
+from dcgan.evaluation import ClassifierError
+from dcgan.generators import PRETRAINED_PREFIX
 from dcgan.jobs import MAX_SEED, JobError, JobManager
 from dcgan.runs import Run, RunError, check_run_name, default_runs_dir, list_runs
 from dcgan.variants import VARIANTS, VariantError, get_variant
@@ -23,6 +26,7 @@ from dcgan.variants import VARIANTS, VariantError, get_variant
 USAGE_ERROR = 2
 PROGRESS_INTERVAL_S = 10.0
 MAX_SAMPLES = 1024
+MAX_EVALUATION_SAMPLES = 20_000
 
 
 class UsageError(Exception):
@@ -54,6 +58,12 @@ def _seed(text: str) -> int:
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}")
     return value
+
+
+def _generator_name(text: str) -> str:
+    if text.startswith(PRETRAINED_PREFIX):
+        return text
+    return _run_name(text)
 
 
 def _run_name(text: str) -> str:
@@ -96,11 +106,43 @@ def build_parser() -> argparse.ArgumentParser:
     runs_dir_option(listing)
 
     sample = commands.add_parser("sample", help="draw digits from a run's generator")
-    sample.add_argument("name", type=_run_name)
+    sample.add_argument(
+        "name", type=_generator_name, help="a run, or pretrained:dcgan-1 .. -4"
+    )
     sample.add_argument("--out", required=True, type=Path, help="PNG file to write")
     sample.add_argument("--n", type=_positive, default=64, help="digits (default 64)")
     sample.add_argument("--seed", type=_seed, default=0)
     runs_dir_option(sample)
+    classifier = commands.add_parser("classifier", help="the digit classifier")
+    classifier_commands = classifier.add_subparsers(
+        dest="classifier_command", required=True, metavar="ACTION"
+    )
+    classifier_train = classifier_commands.add_parser(
+        "train", help="retrain it on MNIST train and save it to assets/"
+    )
+    classifier_train.add_argument("--epochs", type=_positive, default=3)
+    classifier_train.add_argument("--seed", type=_seed, default=0)
+    classifier_train.add_argument("--data", help="mnist.npz or a folder of IDX files")
+    classifier_evaluate = classifier_commands.add_parser(
+        "evaluate", help="its accuracy on the MNIST test set"
+    )
+    classifier_evaluate.add_argument("--json", action="store_true")
+    classifier_evaluate.add_argument("--data", help="mnist.npz or IDX folder")
+
+    evaluate = commands.add_parser("evaluate", help="measure a generator's digits")
+    evaluate.add_argument(
+        "name", type=_generator_name, help="a run, or pretrained:dcgan-1 .. -4"
+    )
+    evaluate.add_argument("--n", type=_positive, default=1000, help="digits to draw")
+    evaluate.add_argument("--seed", type=_seed, default=0)
+    evaluate.add_argument("--json", action="store_true")
+    runs_dir_option(evaluate)
+
+    export = commands.add_parser(
+        "export", help="ship a run's generator as assets/pretrained/<variant>.npz"
+    )
+    export.add_argument("name", type=_run_name)
+    runs_dir_option(export)
     return parser
 
 
@@ -178,8 +220,8 @@ def _command_list(args) -> int:
 
 
 def _command_sample(args) -> int:
-    from dcgan import images
-    from dcgan.models import generate, load_generator
+    from dcgan import generators, images
+    from dcgan.models import generate
 
     if args.n > MAX_SAMPLES:
         raise UsageError(f"--n must be at most {MAX_SAMPLES}")
@@ -187,12 +229,61 @@ def _command_sample(args) -> int:
         raise UsageError(f"--out must name a .png file, not {args.out}")
     if not args.out.parent.is_dir():
         raise UsageError(f"folder {args.out.parent} does not exist")
-    run = Run(args.runs_dir, args.name)
-    generator, variant = load_generator(run)
+    generator, variant = generators.load(args.name, args.runs_dir)
     latents = latent.sample(args.n, variant.latent_dim, args.seed)
     digits = images.to_uint8(generate(generator, latents), variant.data_range)
     images.save_grid(digits, args.out)
     print(f"wrote {args.n} digits from run {args.name} to {args.out}")
+    return 0
+
+
+def _command_classifier(args) -> int:
+    from dcgan import evaluation
+    from dcgan.data import load_mnist
+
+    mnist = load_mnist(args.data)
+    if args.classifier_command == "train":
+        classifier = evaluation.train_classifier(mnist, args.epochs, args.seed)
+        classifier.save()
+        card = classifier.card
+        print(
+            f"test accuracy {card.test_accuracy:.4f} after {card.epochs} epochs "
+            f"({card.train_seconds:.0f} s); saved to {evaluation.CLASSIFIER_PATH}"
+        )
+        return 0
+    classifier = evaluation.load_classifier()
+    accuracy = evaluation.accuracy_on_test_set(classifier, mnist)
+    if args.json:
+        print(json.dumps({"test_accuracy": round(accuracy, 4), "test_images":
+                          len(mnist.test_images)}))  # fmt: skip
+    else:
+        print(f"test accuracy {accuracy:.4f} on {len(mnist.test_images)} MNIST digits")
+    return 0
+
+
+def _command_evaluate(args) -> int:
+    from dcgan import evaluation
+
+    if args.n > MAX_EVALUATION_SAMPLES:
+        raise UsageError(f"--n must be at most {MAX_EVALUATION_SAMPLES}")
+    result = evaluation.evaluate_generator(args.name, args.runs_dir, args.n, args.seed)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"{args.name}: {result.samples} digits drawn with seed {args.seed}")
+    print(f"  recognisable digits  {result.recognisable_digits}/10")
+    print(f"  class histogram      {result.class_histogram}")
+    print(f"  mean confidence      {result.mean_confidence:.3f}")
+    print(f"  Fréchet distance     {result.frechet_distance:.2f} (lower is better)")
+    print(f"  ({evaluation.RECOGNISABLE_RULE})")
+    return 0
+
+
+def _command_export(args) -> int:
+    from dcgan import generators
+
+    path = generators.publish_pretrained(Run(args.runs_dir, args.name))
+    print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0
 
 
@@ -201,6 +292,9 @@ COMMANDS = {
     "resume": _command_resume,
     "list": _command_list,
     "sample": _command_sample,
+    "classifier": _command_classifier,
+    "evaluate": _command_evaluate,
+    "export": _command_export,
 }
 
 
@@ -212,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "runs_dir", None) is None:
             args.runs_dir = default_runs_dir()
         return COMMANDS[args.command](args)
-    except (UsageError, DataError, RunError, JobError, VariantError) as error:
+    except (
+        UsageError, DataError, RunError, JobError, VariantError, ClassifierError
+    ) as error:  # fmt: skip
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR

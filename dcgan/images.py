@@ -68,3 +68,9 @@ def to_gif(frames: list[np.ndarray], frame_ms: int = 120, scale: int = 2) -> byt
         loop=0,
     )
     return buffer.getvalue()
+
+
+def gif_from_pngs(paths: list[Path], frame_ms: int = 400) -> bytes:
+    """The PNG images at `paths` as a looping GIF (the sample grid, epoch by epoch)."""
+    frames = [np.asarray(Image.open(path).convert("L")) for path in paths]
+    return to_gif(frames, frame_ms=frame_ms, scale=1)

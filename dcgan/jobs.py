@@ -127,12 +127,12 @@ class Job:
             self._status = replace(self._status, **changes)
 
     def _work(self) -> None:
+        from dcgan.evaluation import EpochQuality
         from dcgan.training import GanTrainer
 
         try:
-            trainer = GanTrainer(
-                self.run, self._data, self.control, [_StatusCallback(self)]
-            )
+            callbacks = [_StatusCallback(self), EpochQuality()]
+            trainer = GanTrainer(self.run, self._data, self.control, callbacks)
             reason = trainer.fit()
             self._update(state=reason, steps_per_s=None)
         except Exception as error:

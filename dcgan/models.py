@@ -212,22 +212,3 @@ def generate(generator, latents: np.ndarray, batch_size: int = 256) -> np.ndarra
         for start in range(0, len(latents), batch_size)
     ]
     return np.concatenate(outputs)[..., 0]
-
-
-def load_generator(run) -> tuple:
-    """The generator of a run at its latest checkpoint, and the run's variant.
-
-    Raises RunError when the run does not exist or has no checkpoint yet.
-    """
-    from dcgan.runs import RunError
-    from dcgan.variants import Variant
-
-    variant = Variant.from_dict(run.read_config()["variant"])
-    checkpoint = run.latest_checkpoint()
-    if checkpoint is None:
-        raise RunError(f"run {run.name!r} has no checkpoint yet")
-    generator = build_generator(variant)
-    with np.load(checkpoint.path, allow_pickle=False) as arrays:
-        weights = [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
-    generator.set_weights(weights)
-    return generator, variant

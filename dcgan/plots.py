@@ -64,3 +64,62 @@ def accuracy_figure(history: dict) -> go.Figure:
         ("d_fake_acc", "D accuracy on fake", COLORS["fake"]),
     ]
     return _figure(history, series, "Discriminator accuracy", "accuracy", [0, 1.02])
+
+
+def quality_figure(metrics: dict) -> go.Figure:
+    """Recognisable digits (bars) and Fréchet distance (line) after each epoch."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(
+        go.Bar(
+            x=metrics["epoch"],
+            y=metrics["recognisable_digits"],
+            name="recognisable digits",
+            marker={"color": COLORS["real"]},
+            opacity=0.6,
+        ),
+        secondary_y=False,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=metrics["epoch"],
+            y=metrics["frechet_distance"],
+            name="Fréchet distance",
+            mode="lines+markers",
+            line={"color": COLORS["g"]},
+        ),
+        secondary_y=True,
+    )
+    figure.update_layout(
+        title="Sample quality after each epoch",
+        height=320,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1,
+                "xanchor": "right"},
+        uirevision="keep",
+    )  # fmt: skip
+    figure.update_xaxes(title_text="epoch", dtick=1)
+    figure.update_yaxes(
+        title_text="recognisable digits", range=[0, 10.5], secondary_y=False
+    )
+    figure.update_yaxes(
+        title_text="Fréchet distance (lower is better)", secondary_y=True
+    )
+    return figure
+
+
+def histogram_figure(histograms: dict[str, list[int]]) -> go.Figure:
+    """Class histograms of several generators, grouped by digit."""
+    figure = go.Figure()
+    for name, counts in histograms.items():
+        figure.add_trace(go.Bar(x=list(range(10)), y=counts, name=name))
+    figure.update_layout(
+        barmode="group",
+        title="Which digits each generator draws (classifier's verdict)",
+        xaxis={"title": "digit", "dtick": 1},
+        yaxis={"title": "samples"},
+        height=340,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return figure

@@ -37,6 +37,14 @@ HISTORY_COLUMNS = (
     "d_fake_acc",
     "elapsed_s",
 )
+METRICS_COLUMNS = (
+    "epoch",
+    "step",
+    "recognisable_digits",
+    "frechet_distance",
+    "mean_confidence",
+)
+INTEGER_COLUMNS = ("step", "epoch", "recognisable_digits")
 # A run name is a plain file name: no separators, no leading dot, at most 64 chars.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CHECKPOINTS_KEPT = 3
@@ -102,6 +110,7 @@ class Run:
         self.path = self.runs_dir / name
         self.config_path = self.path / "run.json"
         self.history_path = self.path / "history.csv"
+        self.metrics_path = self.path / "metrics.csv"
         self.checkpoints_dir = self.path / "checkpoints"
         self.samples_dir = self.path / "samples"
         self.generator_path = self.path / "generator.keras"
@@ -145,59 +154,28 @@ class Run:
         self.write_config(config)
         return config
 
-    # -- history ------------------------------------------------------------------
+    # -- history and per-epoch metrics --------------------------------------------
 
     def append_history(self, rows: list[dict]) -> None:
         """Append rows (dicts with HISTORY_COLUMNS) to history.csv."""
-        if not rows:
-            return
-        new_file = not self.history_path.exists()
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, HISTORY_COLUMNS, extrasaction="ignore")
-        if new_file:
-            writer.writeheader()
-        writer.writerows(rows)
-        with open(self.history_path, "a", encoding="utf-8") as file:
-            file.write(buffer.getvalue())
+        _append_csv(self.history_path, HISTORY_COLUMNS, rows)
 
     def read_history(self) -> dict[str, np.ndarray]:
-        """history.csv as one array per column (empty arrays when there is none).
+        """history.csv as one array per column (empty arrays when there is none)."""
+        return _read_csv(self.history_path, HISTORY_COLUMNS)
 
-        A last line cut short by a concurrent append or a kill is skipped.
-        """
-        columns: dict[str, list[float]] = {name: [] for name in HISTORY_COLUMNS}
-        try:
-            text = self.history_path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            text = ""
-        lines = text.splitlines()[1:]
-        if lines and not text.endswith("\n"):
-            lines = lines[:-1]
-        for line in lines:
-            values = line.split(",")
-            if len(values) != len(HISTORY_COLUMNS):
-                continue
-            for name, value in zip(HISTORY_COLUMNS, values, strict=True):
-                columns[name].append(float(value))
-        arrays = {name: np.array(values) for name, values in columns.items()}
-        for name in ("step", "epoch"):
-            arrays[name] = arrays[name].astype(np.int64)
-        return arrays
+    def append_metrics(self, row: dict) -> None:
+        """Append one epoch's quality measures (METRICS_COLUMNS) to metrics.csv."""
+        _append_csv(self.metrics_path, METRICS_COLUMNS, [row])
+
+    def read_metrics(self) -> dict[str, np.ndarray]:
+        """metrics.csv as one array per column (empty arrays when there is none)."""
+        return _read_csv(self.metrics_path, METRICS_COLUMNS)
 
     def truncate_history(self, last_step: int) -> None:
         """Drop rows after `last_step`, so a resume neither repeats nor skips a step."""
-        if not self.history_path.exists():
-            return
-        lines = self.history_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        header, rows = lines[:1], lines[1:]
-        kept = []
-        for line in rows:
-            if not line.endswith("\n"):
-                break
-            if int(line.split(",", 1)[0]) > last_step:
-                break
-            kept.append(line)
-        write_atomic(self.history_path, "".join(header + kept).encode())
+        for path in (self.history_path, self.metrics_path):
+            _truncate_csv(path, last_step)
 
     # -- checkpoints --------------------------------------------------------------
 
@@ -260,6 +238,58 @@ class Run:
             return True
         lock.release()
         return False
+
+
+def _append_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+    if not rows:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, extrasaction="ignore")
+    if not path.exists():
+        writer.writeheader()
+    writer.writerows(rows)
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(buffer.getvalue())
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """One array per column; a last line cut short by a write or a kill is skipped."""
+    values: dict[str, list[float]] = {name: [] for name in columns}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    lines = text.splitlines()[1:]
+    if lines and not text.endswith("\n"):
+        lines = lines[:-1]
+    for line in lines:
+        fields = line.split(",")
+        if len(fields) != len(columns):
+            continue
+        for name, field in zip(columns, fields, strict=True):
+            values[name].append(float(field))
+    arrays = {name: np.array(column) for name, column in values.items()}
+    for name in INTEGER_COLUMNS:
+        if name in arrays:
+            arrays[name] = arrays[name].astype(np.int64)
+    return arrays
+
+
+def _truncate_csv(path: Path, last_step: int) -> None:
+    """Keep the header and the rows whose `step` is at most `last_step`."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[:1]
+    if not header:
+        return
+    step_index = header[0].strip().split(",").index("step")
+    kept = []
+    for line in lines[1:]:
+        if not line.endswith("\n") or int(line.split(",")[step_index]) > last_step:
+            break
+        kept.append(line)
+    write_atomic(path, "".join(header + kept).encode())
 
 
 class RunLock:

@@ -1,35 +1,42 @@
 """Latent space: one walk between two points, drawn by several generators."""
 
+import numpy as np
 import streamlit as st
 
 import dashboard
-from dcgan import images, latent
+from dcgan import generators, images, latent
 from dcgan.models import generate
 from dcgan.runs import Run, RunError, list_runs
 
 runs_dir = dashboard.runs_dir()
+DIGIT_SCALE = 3  # pixels per MNIST pixel on screen
+GIF_SCALE = 4
 
 st.title("Latent space")
 st.caption(
-    "Two seeds pick two points in the 100-dimensional latent space; the walk "
-    "between them goes through every generator, so each row shows the same latent "
-    "vectors drawn by a different network."
+    "Two seeds pick two points in the latent space; the walk between them goes "
+    "through every generator, so each row shows the same latent vectors drawn by a "
+    "different network."
 )
 
+shipped = generators.pretrained_names()
 runs = [Run(runs_dir, summary.name) for summary in list_runs(runs_dir)]
-trained = {run.name: run for run in runs if run.latest_checkpoint() is not None}
-if not trained:
-    st.info(
-        "No generator to draw with yet: train a run first (a few hundred steps are "
-        "enough to see digits start to form).",
-        icon=":material/info:",
-    )
+trained = [run.name for run in runs if run.latest_checkpoint() is not None]
+choices = shipped + trained
+if not choices:
+    st.info("No generator to draw with yet: train a run first.", icon=":material/info:")
     st.page_link(
         "pages/train.py", label="Train a variant", icon=":material/model_training:"
     )
     st.stop()
 
-selected = st.multiselect("Generators", list(trained), default=list(trained)[:4])
+selected = st.multiselect(
+    "Generators",
+    choices,
+    default=shipped[:4] or trained[:4],
+    format_func=dashboard.generator_label,
+    help="The four pretrained variants ship with the app; your runs can be added.",
+)
 seed_col, seed_col_2, steps_col, method_col = st.columns(4)
 seed_a = seed_col.number_input("From seed", 0, 2**31 - 1, 0)
 seed_b = seed_col_2.number_input("To seed", 0, 2**31 - 1, 1)
@@ -43,12 +50,11 @@ if not selected:
     st.info("Pick at least one generator.")
     st.stop()
 
+rows = []
 for name in selected:
-    run = trained[name]
-    checkpoint = run.latest_checkpoint()
     try:
-        generator, variant = dashboard.run_generator(
-            str(runs_dir), name, checkpoint.step
+        generator, variant = dashboard.generator(
+            str(runs_dir), name, dashboard.checkpoint_step(name)
         )
     except (RunError, OSError, ValueError) as error:
         st.error(f"{name}: cannot load its generator ({error})")
@@ -57,7 +63,20 @@ for name in selected:
     end = latent.sample(1, variant.latent_dim, int(seed_b))[0]
     path = latent.walk(start, end, steps, method)
     digits = images.to_uint8(generate(generator, path), variant.data_range)
+    rows.append(digits)
     st.image(
-        images.to_png(images.tile(digits, cols=steps), scale=3),
-        caption=f"{name} · {variant.title} · step {checkpoint.step:,}",
+        images.to_png(images.tile(digits, cols=steps), scale=DIGIT_SCALE),
+        caption=f"{dashboard.generator_label(name)} · {variant.title}",
+    )
+
+if rows:
+    # One frame per step: the generators' digits at that step, side by side.
+    frames = [images.tile(np.stack(column), cols=len(rows)) for column in zip(*rows)]
+    frames += frames[-2:0:-1]  # and back again, so the loop has no jump
+    st.download_button(
+        "Download the walk as a GIF",
+        images.to_gif(frames, frame_ms=150, scale=GIF_SCALE),
+        file_name=f"walk-{seed_a}-{seed_b}-{method}.gif",
+        mime="image/gif",
+        icon=":material/download:",
     )

@@ -5,8 +5,9 @@ import time
 import streamlit as st
 
 import dashboard
-from dcgan import plots
+from dcgan import health, plots
 from dcgan.data import DataError
+from dcgan.evaluation import EPOCH_SAMPLES, RECOGNISABLE_RULE
 from dcgan.jobs import MAX_EPOCHS, MAX_SEED, MAX_STEPS, JobError
 from dcgan.models import describe, discriminator_plan, generator_plan, parameter_count
 from dcgan.runs import Run, RunError, list_runs, recent_speed, summarize
@@ -145,12 +146,24 @@ def show_run(name: str) -> None:
     st.progress(min(1.0, step / total) if total else 0.0, text=progress_text)
     run_controls(run, state, config)
 
+    metrics = run.read_metrics()
+    for message in health.warnings(history, metrics):
+        st.warning(message, icon=":material/monitor_heart:")
     if len(history["step"]):
         losses, accuracy = st.columns(2)
         losses.plotly_chart(plots.loss_figure(history), key=f"loss_{name}")
         accuracy.plotly_chart(plots.accuracy_figure(history), key=f"acc_{name}")
     else:
         st.info("The curves appear after the first training steps.")
+    if len(metrics["epoch"]):
+        quality_col, note_col = st.columns([2, 1])
+        quality_col.plotly_chart(plots.quality_figure(metrics), key=f"quality_{name}")
+        note_col.caption(
+            f"After each epoch a digit classifier looks at {EPOCH_SAMPLES} generated "
+            f"digits: {RECOGNISABLE_RULE}. The Fréchet distance compares the "
+            "classifier's features of generated and real test digits (lower is "
+            "closer). A fall in recognisable digits often means mode collapse."
+        )
 
     latest = run.latest_sample_path()
     epoch_grids = run.epoch_samples()
@@ -169,6 +182,15 @@ def show_run(name: str) -> None:
             st.image(epoch_grids[chosen - 1].read_bytes())
         elif epoch_grids:
             st.image(epoch_grids[0].read_bytes(), caption="Samples after epoch 1")
+        if len(epoch_grids) > 1:
+            st.download_button(
+                "Download the epochs as a GIF",
+                dashboard.sample_history_gif(str(runs_dir), name, len(epoch_grids)),
+                file_name=f"{name}-samples.gif",
+                mime="image/gif",
+                icon=":material/download:",
+                key=f"gif_{name}",
+            )
     st.caption(
         "Each grid draws the same 64 latent vectors, so digits can be followed as "
         "training goes on."

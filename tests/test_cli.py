@@ -34,8 +34,10 @@ def dcgan(*args, runs_dir, timeout=300):
 
 def test_train_then_resume_to_a_total_gives_each_step_once(runs_dir, mnist_slice_path):
     data = ["--data", mnist_slice_path]
-    first = dcgan("train", "--variant", "dcgan-2", "--run", "demo", "--max-steps",
-                  "3", "--seed", "1", "--epochs", "2", *data, runs_dir=runs_dir)  # fmt: skip
+    first = dcgan(
+        "train", "--variant", "dcgan-2", "--run", "demo", "--max-steps", "3",
+        "--seed", "1", "--epochs", "2", *data, runs_dir=runs_dir,
+    )  # fmt: skip
     assert first.returncode == 0, first.stderr
     second = dcgan("resume", "demo", "--max-steps", "5", runs_dir=runs_dir)
     assert second.returncode == 0, second.stderr

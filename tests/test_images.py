@@ -31,3 +31,15 @@ def test_png_and_gif_decode_to_what_was_drawn():
     assert np.asarray(png)[0, 0] == 100
     gif = Image.open(io.BytesIO(images.to_gif(frames, frame_ms=50, scale=1)))
     assert gif.n_frames == 3
+
+
+def test_sample_history_gif_has_a_frame_per_epoch(tmp_path):
+    paths = []
+    for epoch in range(3):
+        path = tmp_path / f"epoch-{epoch:04d}.png"
+        path.write_bytes(images.to_png(np.full((20, 20), epoch * 100, np.uint8)))
+        paths.append(path)
+    gif = Image.open(io.BytesIO(images.gif_from_pngs(paths)))
+    assert gif.n_frames == 3
+    gif.seek(2)
+    assert np.asarray(gif.convert("L"))[5, 5] == 200

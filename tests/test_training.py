@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from dcgan.models import load_generator
+from dcgan.generators import load_run_generator
 from dcgan.training import Callback, Control, GanTrainer
 
 from .conftest import assert_continuous, create_run
@@ -128,11 +128,11 @@ def test_pause_waits_and_is_excluded_from_elapsed_time(runs_dir, mnist_slice):
     assert history["elapsed_s"][2] - history["elapsed_s"][1] < 1.5
 
 
-def test_load_generator_rebuilds_the_run_generator(runs_dir, mnist_slice):
+def test_load_run_generator_rebuilds_the_run_generator(runs_dir, mnist_slice):
     run = create_run(runs_dir, max_steps=2)
     trainer = GanTrainer(run, mnist_slice)
     trainer.fit()
-    generator, variant = load_generator(run)
+    generator, variant = load_run_generator(run)
     assert variant.name == "dcgan-2"
     latents = trainer.sample_latents[:4]
     np.testing.assert_allclose(

@@ -1,0 +1,183 @@
+"""Where a generator comes from: a run's latest checkpoint, or a shipped file.
+
+A generator is named by a run name (`demo`) or by `pretrained:<variant>`
+(`pretrained:dcgan-2`); either way it loads as (Keras model, Variant).
+Shipped generators are float16 weights in `assets/pretrained/<variant>.npz`, with
+the variant spec and a record of how they were trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from dcgan.models import build_generator
+from dcgan.runs import Run, RunError
+from dcgan.variants import Variant
+
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "assets" / "pretrained"
+PRETRAINED_PREFIX = "pretrained:"
+# Shipped generators are measured on the same digits the CLI's evaluate draws.
+EVALUATION_SAMPLES = 1000
+EVALUATION_SEED = 0
+
+
+def pretrained_names(folder: Path = PRETRAINED_DIR) -> list[str]:
+    """`pretrained:<variant>` for each shipped generator, in variant order."""
+    return [f"{PRETRAINED_PREFIX}{path.stem}" for path in sorted(folder.glob("*.npz"))]
+
+
+def pretrained_record(name: str, folder: Path = PRETRAINED_DIR) -> dict:
+    """How a shipped generator was trained and measured (from its file)."""
+    with np.load(_pretrained_path(name, folder), allow_pickle=False) as arrays:
+        return json.loads(str(arrays["record"]))
+
+
+def _pretrained_path(name: str, folder: Path) -> Path:
+    variant = name.removeprefix(PRETRAINED_PREFIX)
+    path = folder / f"{variant}.npz"
+    if not path.exists() or "/" in variant or variant.startswith("."):
+        choices = ", ".join(pretrained_names(folder)) or "none shipped"
+        raise RunError(f"no pretrained generator {name!r} (choose from {choices})")
+    return path
+
+
+def load(name: str, runs_dir: str | os.PathLike, folder: Path = PRETRAINED_DIR):
+    """The generator called `name` (a run or `pretrained:<variant>`), and its variant.
+
+    Raises RunError when there is no such generator or the run has no checkpoint.
+    """
+    if name.startswith(PRETRAINED_PREFIX):
+        with np.load(_pretrained_path(name, folder), allow_pickle=False) as arrays:
+            record = json.loads(str(arrays["record"]))
+            variant = Variant.from_dict(record["variant"])
+            generator = build_generator(variant)
+            count = len(generator.weights)
+            generator.set_weights(
+                [arrays[f"w/{i}"].astype(np.float32) for i in range(count)]
+            )
+        return generator, variant
+    return load_run_generator(Run(runs_dir, name))
+
+
+def load_run_generator(run: Run):
+    """A run's generator at its latest checkpoint, and the run's variant."""
+    variant = Variant.from_dict(run.read_config()["variant"])
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        raise RunError(f"run {run.name!r} has no checkpoint yet")
+    generator = build_generator(variant)
+    with np.load(checkpoint.path, allow_pickle=False) as arrays:
+        weights = [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
+    generator.set_weights(weights)
+    return generator, variant
+
+
+def export_pretrained(run: Run, record: dict, folder: Path = PRETRAINED_DIR) -> Path:
+    """Write a run's generator as float16 weights with `record`, for shipping."""
+    generator, variant = load_run_generator(run)
+    arrays = {
+        f"w/{i}": weight.astype(np.float16)
+        for i, weight in enumerate(generator.get_weights())
+    }
+    arrays["record"] = np.array(json.dumps({**record, "variant": variant.to_dict()}))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{variant.name}.npz"
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def _hardware() -> str:
+    """The CPU model and core count, and the device TensorFlow trains on."""
+    from dcgan.backend import device_name
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, training on {device_name()}"
+
+
+def publish_pretrained(run: Run, folder: Path = PRETRAINED_DIR) -> Path:
+    """Ship a run's generator: float16 weights, its record, and a Markdown card.
+
+    The measures are taken from the shipped float16 weights, so the card
+    describes exactly what a user loads.
+    """
+    from dcgan import evaluation
+
+    config = run.read_config()
+    history = run.read_history()
+    if not len(history["step"]):
+        raise RunError(f"run {run.name!r} has not trained yet")
+    elapsed = history["elapsed_s"]
+    # The first steps include tracing the train step; time the rest.
+    warm = min(10, len(elapsed) - 1)
+    per_step = (elapsed[-1] - elapsed[warm]) / max(1, len(elapsed) - 1 - warm)
+    record = {
+        "run": run.name,
+        "epochs": int(history["epoch"][-1]),
+        "steps": int(history["step"][-1]),
+        "seed": config["seed"],
+        "data_source": config.get("data_source"),
+        "hardware": _hardware(),
+        "wall_time_s": round(float(elapsed[-1]), 1),
+        "seconds_per_step": round(float(per_step), 4),
+        "trained": config.get("updated"),
+    }
+    path = export_pretrained(run, record, folder)
+    name = f"{PRETRAINED_PREFIX}{path.stem}"
+    quality = evaluation.measure(
+        evaluation.load_classifier(),
+        evaluation.draw(name, None, EVALUATION_SAMPLES, EVALUATION_SEED),
+    )
+    record["quality"] = {**quality.to_dict(), "seed": EVALUATION_SEED}
+    path = export_pretrained(run, record, folder)
+    path.with_suffix(".md").write_text(_card(path.stem, record))
+    return path
+
+
+def _card(variant_name: str, record: dict) -> str:
+    from dcgan.evaluation import RECOGNISABLE_RULE
+
+    quality = record["quality"]
+    minutes = record["wall_time_s"] / 60
+    return f"""# Pretrained generator: {variant_name}
+
+Trained by this product's own command line on full MNIST:
+
+    python -m dcgan train --variant {variant_name} --epochs {record["epochs"]} \\
+        --seed {record["seed"]} --run {record["run"]}
+    python -m dcgan export {record["run"]}
+
+| | |
+|---|---|
+| epochs | {record["epochs"]} |
+| steps | {record["steps"]:,} (batch 128) |
+| seed | {record["seed"]} |
+| data | {record["data_source"]} |
+| hardware | {record["hardware"]} |
+| wall time | {minutes:.1f} min ({record["seconds_per_step"]:.3f} s per step) |
+| weights | generator only, float16 |
+
+Measured on {quality["samples"]} digits drawn with latent seed {quality["seed"]}
+(`python -m dcgan evaluate pretrained:{variant_name} --n {quality["samples"]} --seed
+{quality["seed"]}`):
+
+| measure | value |
+|---|---|
+| recognisable digits | {quality["recognisable_digits"]}/10 |
+| Fréchet distance to MNIST test | {quality["frechet_distance"]} |
+| mean classifier confidence | {quality["mean_confidence"]} |
+| class histogram (digits 0-9) | {quality["class_histogram"]} |
+
+Recognisable: {RECOGNISABLE_RULE}.
+"""
