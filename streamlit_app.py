@@ -3,6 +3,9 @@
 import streamlit as st
 
 import dashboard
+from dcgan.jobs import JobError
+
+SIDEBAR_REFRESH_S = 3.0
 
 st.set_page_config(page_title="DCGAN Studio", page_icon="🧪", layout="wide")
 
@@ -15,13 +18,27 @@ page = st.navigation(
     ]
 )
 
+try:
+    manager = dashboard.manager()
+except JobError as error:  # a bad DCGAN_MAX_JOBS
+    st.error(str(error), icon=":material/error:")
+    st.stop()
+
+
+@st.fragment(run_every=SIDEBAR_REFRESH_S)
+def training_jobs() -> None:
+    """The jobs training in this app, kept current on every page."""
+    for job in manager.alive():
+        status = job.status
+        icon = dashboard.STATUS_ICONS.get(status.state, "")
+        st.caption(
+            f"{icon} **{status.run_name}** {status.state}, step {status.step:,} of "
+            f"{status.total_steps:,}"
+        )
+
+
 with st.sidebar:
     st.caption(f"Runs folder: `{dashboard.runs_dir()}`")
-    for job in dashboard.manager().alive():
-        status = job.status
-        st.caption(
-            f"{dashboard.STATUS_ICONS.get(status.state, '')} **{status.run_name}** "
-            f"{status.state}, step {status.step}/{status.total_steps}"
-        )
+    training_jobs()
 
 page.run()

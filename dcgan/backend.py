@@ -9,7 +9,9 @@ first import happens under a lock.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
+import os
 import threading
 
 logger = logging.getLogger(__name__)
@@ -27,10 +29,12 @@ def tensorflow():
     """
     with _import_lock:
         if "tensorflow" not in _modules:
-            import keras
-            import tensorflow as tf
+            with _native_stderr_silenced():
+                import keras
+                import tensorflow as tf
 
-            for gpu in tf.config.list_physical_devices("GPU"):
+                gpus = tf.config.list_physical_devices("GPU")
+            for gpu in gpus:
                 try:
                     tf.config.experimental.set_memory_growth(gpu, True)
                 except RuntimeError:  # the GPU was already initialised elsewhere
@@ -39,6 +43,28 @@ def tensorflow():
             for hook in _exit_hooks:
                 atexit.register(hook)
         return _modules["tensorflow"]
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null for a moment.
+
+    TensorFlow's C++ start-up lines (oneDNN notes, CUDA probes on machines without
+    a GPU) are written before its log level applies, straight to the descriptor.
+    Python exceptions raised meanwhile still propagate once it is restored.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def at_exit_while_tensorflow_works(hook) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -109,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "name", type=_generator_name, help="a run, or pretrained:dcgan-1 .. -4"
     )
-    sample.add_argument("--out", required=True, type=Path, help="PNG file to write")
+    sample.add_argument(
+        "--out", required=True, dest="out_text", help="PNG file to write"
+    )
     sample.add_argument("--n", type=_positive, default=64, help="digits (default 64)")
     sample.add_argument("--seed", type=_seed, default=0)
     runs_dir_option(sample)
@@ -142,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="ship a run's generator as assets/pretrained/<variant>.npz"
     )
     export.add_argument("name", type=_run_name)
+    export.add_argument(
+        "--out-dir", type=Path, default=None, help="default: assets/pretrained"
+    )
     runs_dir_option(export)
     return parser
 
@@ -156,7 +162,7 @@ def _train_in_foreground(job) -> int:
     try:
         while not job.join(timeout=PROGRESS_INTERVAL_S):
             status = job.status
-            if status.state == "running":
+            if status.state == "running" and status.d_loss is not None:
                 speed = (
                     f"{status.steps_per_s:.2f} steps/s" if status.steps_per_s else ""
                 )
@@ -166,6 +172,9 @@ def _train_in_foreground(job) -> int:
                     flush=True,
                 )
     except KeyboardInterrupt:
+        # A second Ctrl-C would cut the checkpoint short; it is ignored from here.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping: saving a checkpoint ...", file=sys.stderr, flush=True)
         job.stop()
         job.join()
@@ -225,8 +234,10 @@ def _command_sample(args) -> int:
 
     if args.n > MAX_SAMPLES:
         raise UsageError(f"--n must be at most {MAX_SAMPLES}")
-    if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out must name a .png file, not {args.out}")
+    if args.out.suffix.lower() != ".png" or args.out_text.endswith(("/", os.sep)):
+        raise UsageError(f"--out must name a .png file, not {args.out_text}")
+    if args.out.is_dir():
+        raise UsageError(f"--out names a folder: {args.out}")
     if not args.out.parent.is_dir():
         raise UsageError(f"folder {args.out.parent} does not exist")
     generator, variant = generators.load(args.name, args.runs_dir)
@@ -282,7 +293,8 @@ def _command_evaluate(args) -> int:
 def _command_export(args) -> int:
     from dcgan import generators
 
-    path = generators.publish_pretrained(Run(args.runs_dir, args.name))
+    folder = args.out_dir or generators.PRETRAINED_DIR
+    path = generators.publish_pretrained(Run(args.runs_dir, args.name), folder)
     print(f"wrote {path} and {path.with_suffix('.md')}")
     return 0
 
@@ -303,8 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
         args = build_parser().parse_args(argv)
-        if getattr(args, "runs_dir", None) is None:
-            args.runs_dir = default_runs_dir()
+        if hasattr(args, "runs_dir"):
+            args.runs_dir = args.runs_dir or default_runs_dir()
+            if args.runs_dir.exists() and not args.runs_dir.is_dir():
+                raise UsageError(f"the runs folder {args.runs_dir} is a file")
+        if hasattr(args, "out_text"):
+            args.out = Path(args.out_text)
         return COMMANDS[args.command](args)
     except (
         UsageError, DataError, RunError, JobError, VariantError, ClassifierError

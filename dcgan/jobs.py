@@ -180,6 +180,22 @@ def _check_number(name: str, value, low: int, high: int) -> None:
         raise JobError(f"{name} must be between {low} and {high}, not {value}")
 
 
+def max_jobs_setting() -> int:
+    """Jobs allowed at once: `DCGAN_MAX_JOBS`, or 1; a bad value is a JobError."""
+    text = os.environ.get("DCGAN_MAX_JOBS", "").strip()
+    if not text:
+        return DEFAULT_MAX_JOBS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise JobError(
+            f"DCGAN_MAX_JOBS must be a whole number of at least 1, not {text!r}"
+        )
+    return value
+
+
 class JobManager:
     """Starts, pauses, resumes and stops training jobs; at most one job per run.
 
@@ -191,9 +207,7 @@ class JobManager:
 
     def __init__(self, runs_dir: str | os.PathLike, max_jobs: int | None = None):
         self.runs_dir = Path(runs_dir)
-        if max_jobs is None:
-            max_jobs = int(os.environ.get("DCGAN_MAX_JOBS") or DEFAULT_MAX_JOBS)
-        self.max_jobs = max(1, max_jobs)
+        self.max_jobs = max_jobs if max_jobs is not None else max_jobs_setting()
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
 
@@ -257,18 +271,19 @@ class JobManager:
     ) -> Job:
         """Go on training run `name` from its last checkpoint.
 
-        `epochs` and `max_steps` are totals for the run, not extra amounts.
+        `epochs` and `max_steps` are totals for the run, not extra amounts;
+        None leaves them as they are, and `max_steps=0` lifts the step limit.
         """
         run = Run(self.runs_dir, check_run_name(name))
         config = run.read_config()
         _check_number("epochs", epochs, 1, MAX_EPOCHS)
-        _check_number("max steps", max_steps, 1, MAX_STEPS)
+        _check_number("max steps", max_steps, 0, MAX_STEPS)
         data = load_mnist(config.get("data_path"))
         changes = {}
         if epochs is not None:
             changes["epochs"] = epochs
         if max_steps is not None:
-            changes["max_steps"] = max_steps
+            changes["max_steps"] = max_steps or None
         config = {**config, **changes}
         variant = Variant.from_dict(config["variant"])
         per_epoch = steps_per_epoch(len(data.train_images), variant.batch_size)

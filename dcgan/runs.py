@@ -19,10 +19,13 @@ import csv
 import fcntl
 import io
 import json
+import logging
 import os
 import re
 import tempfile
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +51,13 @@ INTEGER_COLUMNS = ("step", "epoch", "recognisable_digits")
 # A run name is a plain file name: no separators, no leading dot, at most 64 chars.
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CHECKPOINTS_KEPT = 3
+HISTORY_TAIL_BYTES = 4096  # enough for the last few rows of history.csv
 # mkstemp makes private files; run files are as readable as any the user writes.
 FILE_MODE = 0o644
 STATUSES = ("created", "running", "paused", "stopped", "finished", "failed")
+
+
+logger = logging.getLogger(__name__)
 
 
 class RunError(Exception):
@@ -137,11 +144,14 @@ class Run:
     def read_config(self) -> dict:
         """run.json as a dict; a missing or unreadable one is a RunError."""
         try:
-            return json.loads(self.config_path.read_text())
+            config = json.loads(self.config_path.read_text())
         except FileNotFoundError:
             raise RunError(f"no run named {self.name!r} in {self.runs_dir}") from None
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise RunError(f"cannot read {self.config_path}: {error}") from None
+        if not isinstance(config, dict) or not isinstance(config.get("variant"), dict):
+            raise RunError(f"{self.config_path} is not a run's config")
+        return config
 
     def write_config(self, config: dict) -> None:
         """Replace run.json, stamping its `updated` time."""
@@ -202,6 +212,53 @@ class Run:
         """The newest checkpoint, or None before the first one is written."""
         found = self.checkpoints()
         return found[-1] if found else None
+
+    def read_checkpoint(self, checkpoint: Checkpoint) -> dict[str, np.ndarray]:
+        """All arrays of a checkpoint; a damaged file is a RunError."""
+        try:
+            with np.load(checkpoint.path, allow_pickle=False) as arrays:
+                return {key: arrays[key] for key in arrays.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise RunError(
+                f"checkpoint {checkpoint.path.name} of run {self.name!r} is damaged "
+                f"({error})"
+            ) from None
+
+    def newest_readable_checkpoint(self, set_aside_damaged: bool = False):
+        """(checkpoint, arrays) of the newest checkpoint that reads, or None if none.
+
+        A damaged newer checkpoint is skipped; with `set_aside_damaged` it is also
+        renamed to *.damaged, so it no longer counts as the latest. A run whose
+        checkpoints are all damaged is a RunError.
+        """
+        failures = []
+        for checkpoint in reversed(self.checkpoints()):
+            try:
+                return checkpoint, self.read_checkpoint(checkpoint)
+            except RunError as error:
+                logger.warning("%s", error)
+                failures.append(str(error))
+                if set_aside_damaged:
+                    checkpoint.path.rename(checkpoint.path.with_suffix(".damaged"))
+        if failures:
+            raise RunError(failures[0])
+        return None
+
+    def last_logged_step(self) -> int:
+        """The step of the last complete row of history.csv (0 without one)."""
+        try:
+            with open(self.history_path, "rb") as file:
+                file.seek(0, os.SEEK_END)
+                file.seek(max(0, file.tell() - HISTORY_TAIL_BYTES))
+                tail = file.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return 0
+        for line in reversed(tail.split("\n")[1:-1]):
+            try:
+                return int(line.split(",", 1)[0])
+            except ValueError:
+                continue
+        return 0
 
     # -- samples ------------------------------------------------------------------
 
@@ -266,8 +323,12 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
         fields = line.split(",")
         if len(fields) != len(columns):
             continue
-        for name, field in zip(columns, fields, strict=True):
-            values[name].append(float(field))
+        try:
+            numbers = [float(field) for field in fields]
+        except ValueError:  # a damaged row is skipped, the rest still read
+            continue
+        for name, number in zip(columns, numbers, strict=True):
+            values[name].append(number)
     arrays = {name: np.array(column) for name, column in values.items()}
     for name in INTEGER_COLUMNS:
         if name in arrays:
@@ -330,7 +391,7 @@ def summarize(run: Run) -> RunSummary:
         name=run.name,
         variant=config.get("variant", {}).get("title", "?"),
         status=status,
-        step=int(config.get("step", 0)),
+        step=max(int(config.get("step", 0)), run.last_logged_step()),
         total_steps=int(config.get("total_steps", 0)),
         epoch=int(config.get("epoch", 0)),
         updated=config.get("updated", ""),

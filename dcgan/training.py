@@ -235,22 +235,22 @@ class GanTrainer:
         }
 
     def _restore(self) -> tuple[int, float]:
-        """Load the latest checkpoint; returns (step, elapsed_s), (0, 0) if none."""
-        checkpoint = self.run.latest_checkpoint()
-        if checkpoint is None:
+        """Load the newest readable checkpoint; (step, elapsed_s), (0, 0) if none."""
+        found = self.run.newest_readable_checkpoint(set_aside_damaged=True)
+        if found is None:
             return 0, 0.0
-        with np.load(checkpoint.path, allow_pickle=False) as arrays:
-            for prefix, variables in self._saved_variables().items():
-                stored = sum(1 for key in arrays.files if key.startswith(prefix + "/"))
-                if stored != len(variables):
-                    raise ValueError(
-                        f"{checkpoint.path} holds {stored} {prefix} variables, "
-                        f"the model has {len(variables)}"
-                    )
-                for index, variable in enumerate(variables):
-                    variable.assign(arrays[f"{prefix}/{index}"])
-            self.noise.reset(arrays["rng_state"])
-            meta = json.loads(str(arrays["meta"]))
+        checkpoint, arrays = found
+        for prefix, variables in self._saved_variables().items():
+            stored = sum(1 for key in arrays if key.startswith(prefix + "/"))
+            if stored != len(variables):
+                raise ValueError(
+                    f"{checkpoint.path} holds {stored} {prefix} variables, "
+                    f"the model has {len(variables)}"
+                )
+            for index, variable in enumerate(variables):
+                variable.assign(arrays[f"{prefix}/{index}"])
+        self.noise.reset(arrays["rng_state"])
+        meta = json.loads(str(arrays["meta"]))
         logger.info("run %s resumed from step %d", self.run.name, meta["step"])
         return int(meta["step"]), float(meta["elapsed_s"])
 

@@ -14,6 +14,7 @@ from dcgan.runs import Run, RunError, list_runs, recent_speed, summarize
 from dcgan.variants import VARIANTS
 
 REFRESH_S = 2.0  # how often a live run's panel redraws
+GRID_WIDTH = 400  # pixels for a 242-pixel sample grid: digits big enough to read
 LIVE_STATES = ("starting", "running", "paused", "stopping")
 USER_ERRORS = (JobError, RunError, DataError)
 
@@ -24,29 +25,75 @@ st.title("Train")
 
 # -- a new run -----------------------------------------------------------------
 
+FULL_MNIST_TRAIN = 60_000  # for the steps estimate; a custom data set may differ
+
+
+def start_run() -> None:
+    """Start the run the form describes; runs before the page redraws."""
+    state = st.session_state
+    variant = VARIANTS[state.new_variant]
+    name = state.new_run_name.strip() or (
+        f"{variant.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    try:
+        manager.start(
+            name,
+            variant,
+            epochs=int(state.new_epochs),
+            max_steps=int(state.new_max_steps) or None,
+            seed=int(state.new_seed),
+        )
+    except USER_ERRORS as error:
+        state.start_error = str(error)
+    else:
+        state.start_error = None
+        state.selected_run = name
+        state.new_run_name = ""
+        st.toast(f"Training {variant.title} as {name}")
+
+
 with st.container(border=True):
     st.subheader("New run")
     settings, architecture = st.columns([2, 3])
     with settings:
         variant_name = st.selectbox(
-            "Variant", list(VARIANTS), format_func=lambda name: VARIANTS[name].title
+            "Variant",
+            list(VARIANTS),
+            format_func=lambda name: VARIANTS[name].title,
+            key="new_variant",
         )
         variant = VARIANTS[variant_name]
         st.caption(variant.description)
-        epochs = st.number_input("Epochs", 1, MAX_EPOCHS, variant.epochs)
-        seed = st.number_input("Seed", 0, MAX_SEED, 0)
+        epochs = st.number_input(
+            "Epochs", 1, MAX_EPOCHS, variant.epochs, key="new_epochs"
+        )
+        per_epoch = FULL_MNIST_TRAIN // variant.batch_size
+        st.caption(
+            f"{epochs} epochs of MNIST's 60,000 digits are {epochs * per_epoch:,} "
+            f"steps of {variant.batch_size} digits."
+        )
+        st.number_input("Seed", 0, MAX_SEED, 0, key="new_seed")
         with st.expander("More settings"):
-            run_name = st.text_input(
+            st.text_input(
                 "Run name",
                 placeholder="variant-date-time when empty",
                 key="new_run_name",
             )
-            max_steps = st.number_input(
-                "Stop after step (0 trains every epoch)", 0, MAX_STEPS, 0
+            st.number_input(
+                "Stop after step (0 trains every epoch)",
+                0,
+                MAX_STEPS,
+                0,
+                key="new_max_steps",
             )
-        start = st.button(
-            "Start training", type="primary", icon=":material/play_arrow:"
+        st.button(
+            "Start training",
+            type="primary",
+            icon=":material/play_arrow:",
+            on_click=start_run,
         )
+        if st.session_state.get("start_error"):
+            st.error(st.session_state.start_error, icon=":material/error:")
     with architecture:
         g_params = parameter_count(generator_plan(variant))
         d_params = parameter_count(discriminator_plan(variant))
@@ -55,23 +102,6 @@ with st.container(border=True):
         right.metric("Discriminator parameters", f"{d_params:,}")
         with st.expander("Layers and output shapes"):
             st.dataframe(describe(variant), hide_index=True)
-
-    if start:
-        name = run_name.strip() or f"{variant.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        try:
-            with st.spinner("Loading MNIST and starting ..."):
-                manager.start(
-                    name,
-                    variant,
-                    epochs=int(epochs),
-                    max_steps=int(max_steps) or None,
-                    seed=int(seed),
-                )
-        except USER_ERRORS as error:
-            st.error(str(error), icon=":material/error:")
-        else:
-            st.session_state["selected_run"] = name
-            st.toast(f"Training {variant.title} as {name}")
 
 
 # -- one run, live ---------------------------------------------------------------
@@ -92,7 +122,9 @@ def run_controls(run: Run, state: str, config: dict) -> None:
         st.caption("This run is being trained by another process (the command line).")
         return
     if state in ("stopped", "interrupted", "failed", "finished", "paused", "created"):
-        epochs_col, button_col = st.columns([1, 2], vertical_alignment="bottom")
+        epochs_col, steps_col, button_col = st.columns(
+            [1, 1, 1], vertical_alignment="bottom"
+        )
         total_epochs = epochs_col.number_input(
             "Train to epoch",
             1,
@@ -100,9 +132,18 @@ def run_controls(run: Run, state: str, config: dict) -> None:
             int(config.get("epochs", 1)),
             key=f"resume_epochs_{run.name}",
         )
+        stop_step = steps_col.number_input(
+            "Stop at step (0: no limit)",
+            0,
+            MAX_STEPS,
+            int(config.get("max_steps") or 0),
+            key=f"resume_steps_{run.name}",
+        )
         if button_col.button("Resume training", icon=":material/replay:"):
             try:
-                manager.resume(run.name, epochs=int(total_epochs))
+                manager.resume(
+                    run.name, epochs=int(total_epochs), max_steps=int(stop_step)
+                )
             except USER_ERRORS as error:
                 st.error(str(error), icon=":material/error:")
             else:
@@ -130,19 +171,29 @@ def show_run(name: str) -> None:
     if state == "failed":
         st.error(f"Training failed: {config.get('error')}", icon=":material/error:")
     if state == "interrupted":
+        checkpoint = run.latest_checkpoint()
+        resume_from = f"step {checkpoint.step:,}" if checkpoint else "the start"
         st.warning(
             "This run stopped without saying so (the app or machine was shut down). "
-            "Resume it from its last checkpoint.",
+            f"It resumes from its last checkpoint, at {resume_from}; steps logged "
+            "after that are trained again.",
             icon=":material/warning:",
         )
 
     eta = (total - step) / speed if speed else None
     per_epoch = config.get("steps_per_epoch") or 0
     epoch = (step - 1) // per_epoch + 1 if per_epoch and step else 0
-    progress_text = (
-        f"step {step:,} of {total:,} · epoch {epoch} of {config.get('epochs')} · "
-        f"{speed or 0:.2f} steps/s · ETA {dashboard.format_duration(eta)}"
-    )
+    if state == "starting" or not total:
+        progress_text = "Starting: loading MNIST and building the networks ..."
+    else:
+        progress_text = f"step {step:,} of {total:,} · epoch {epoch}"
+        if total < int(config.get("epochs", 0)) * per_epoch:
+            progress_text += f" (stops at step {total:,})"
+        else:
+            progress_text += f" of {config.get('epochs')}"
+        progress_text += (
+            f" · {speed or 0:.2f} steps/s · ETA {dashboard.format_duration(eta)}"
+        )
     st.progress(min(1.0, step / total) if total else 0.0, text=progress_text)
     run_controls(run, state, config)
 
@@ -170,7 +221,11 @@ def show_run(name: str) -> None:
     latest_col, epochs_col = st.columns(2)
     with latest_col:
         if latest.exists():
-            st.image(latest.read_bytes(), caption=f"Latest samples (step {step:,})")
+            st.image(
+                latest.read_bytes(),
+                caption=f"Latest samples (step {step:,})",
+                width=GRID_WIDTH,
+            )
     with epochs_col:
         if len(epoch_grids) > 1:
             chosen = st.select_slider(
@@ -179,9 +234,13 @@ def show_run(name: str) -> None:
                 value=len(epoch_grids),
                 key=f"epoch_{name}",
             )
-            st.image(epoch_grids[chosen - 1].read_bytes())
+            st.image(epoch_grids[chosen - 1].read_bytes(), width=GRID_WIDTH)
         elif epoch_grids:
-            st.image(epoch_grids[0].read_bytes(), caption="Samples after epoch 1")
+            st.image(
+                epoch_grids[0].read_bytes(),
+                caption="Samples after epoch 1",
+                width=GRID_WIDTH,
+            )
         if len(epoch_grids) > 1:
             st.download_button(
                 "Download the epochs as a GIF",

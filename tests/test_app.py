@@ -101,22 +101,47 @@ def test_starting_a_run_under_a_taken_name_is_one_clear_error(trained_run):
     ]
 
 
-def test_latent_page_without_generators_points_to_training(app_env):
+PRETRAINED = [f"pretrained:dcgan-{k}" for k in range(1, 5)]
+
+
+def test_latent_page_starts_with_the_four_pretrained_generators(app_env):
     app = open_page("pages/latent.py")
-    assert "No generator to draw with yet" in texts(app)
+    assert app.multiselect[0].value == PRETRAINED
+    assert len(app.get("image")) == 4
+    assert [b.label for b in app.get("download_button")] == [
+        "Download the walk as a GIF"
+    ]
 
 
-def test_latent_page_draws_a_walk_per_generator(trained_run, mnist_slice):
+def test_latent_page_draws_the_users_runs_beside_pretrained_ones(
+    trained_run, mnist_slice
+):
     second = create_run(trained_run.runs_dir, "second", variant="dcgan-1", max_steps=2)
     GanTrainer(second, mnist_slice).fit()
     app = open_page("pages/latent.py")
-    assert sorted(app.multiselect[0].value) == ["second", "trained"]
+    assert {"second", "trained"} <= set(app.multiselect[0].options)
+    app.multiselect[0].set_value(["pretrained:dcgan-2", "second", "trained"]).run()
     app.slider[0].set_value(5).run()
     app.radio[0].set_value("lerp").run()
     assert not app.exception
-    assert len(app.get("image")) == 2
+    assert len(app.get("image")) == 3
     app.multiselect[0].set_value([]).run()
     assert "Pick at least one generator." in texts(app)
+
+
+def test_compare_page_measures_the_four_variants_without_training(app_env):
+    app = open_page("pages/compare.py")
+    table = app.dataframe[0].value
+    assert list(table["variant"]) == ["DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4"]
+    for column in ("recognisable digits", "Fréchet distance", "mean confidence"):
+        assert table[column].notna().all()
+    assert "Did tanh to sigmoid matter?" in texts(app)
+    assert len(app.get("image")) == 4
+
+
+def test_compare_page_includes_a_finished_run(trained_run):
+    app = open_page("pages/compare.py")
+    assert "trained" in list(app.dataframe[0].value["generator"])
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -173,3 +173,30 @@ def test_scaling_follows_the_variants_range(mnist_slice):
     assert tanh.shape == sigmoid.shape == (10, 28, 28, 1)
     assert tanh.min() == -1.0 and tanh.max() == 1.0
     assert sigmoid.min() == 0.0 and sigmoid.max() == 1.0
+
+
+def test_damaged_compressed_members_are_named(tmp_path, mnist_slice_path):
+    raw = bytearray(mnist_slice_path.read_bytes())
+    raw[200:260] = b"\xff" * 60
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="corrupt.npz"):
+        load_mnist(corrupt)
+
+
+def test_an_npz_of_non_arrays_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "junk.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key in ("x_train", "y_train", "x_test", "y_test"):
+            archive.writestr(f"{key}.npy", b"not an array")
+    with pytest.raises(DataError, match="junk.npz"):
+        load_mnist(path)
+
+
+def test_an_empty_path_and_a_device_are_refused():
+    with pytest.raises(DataError, match="path is empty"):
+        load_mnist("")
+    with pytest.raises(DataError, match="neither a file nor a folder"):
+        load_mnist("/dev/zero")

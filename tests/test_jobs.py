@@ -160,3 +160,22 @@ def test_bad_numbers_are_refused_before_anything_is_written(manager, mnist_slice
     with pytest.raises(JobError, match="epochs"):
         manager.start("zero", get_variant("dcgan-1"), epochs=10**9)
     assert not manager.runs_dir.exists()
+
+
+def test_resume_with_max_steps_0_lifts_the_step_limit(manager, mnist_slice_path):
+    job = manager.start(
+        "capped", get_variant("dcgan-2"), epochs=2, max_steps=3,
+        data_path=mnist_slice_path,
+    )  # fmt: skip
+    assert job.join(JOIN_TIMEOUT_S) and job.status.step == 3
+    resumed = manager.resume("capped", max_steps=0)
+    assert resumed.join(JOIN_TIMEOUT_S)
+    # two epochs of the 1,024-image slice at batch 128
+    assert resumed.status.step == 16
+    assert resumed.run.read_config()["max_steps"] is None
+
+
+def test_a_bad_max_jobs_setting_is_one_clear_error(monkeypatch, runs_dir):
+    monkeypatch.setenv("DCGAN_MAX_JOBS", "abc")
+    with pytest.raises(JobError, match="DCGAN_MAX_JOBS must be a whole number"):
+        JobManager(runs_dir)

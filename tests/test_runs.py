@@ -99,3 +99,41 @@ def test_list_runs_skips_folders_that_are_not_runs(runs_dir):
     (runs_dir / "broken" / "run.json").write_text("{not json")
     assert sorted(s.name for s in list_runs(runs_dir)) == ["a", "b"]
     assert list_runs(runs_dir / "absent") == []
+
+
+def test_a_run_json_that_is_not_a_config_is_a_clear_error(runs_dir):
+    run = create_run(runs_dir, "odd")
+    run.config_path.write_text("[]")
+    with pytest.raises(RunError, match="is not a run's config"):
+        run.read_config()
+    assert list_runs(runs_dir) == []
+
+
+def test_damaged_history_rows_are_skipped(runs_dir):
+    run = create_run(runs_dir)
+    run.append_history([row(1)])
+    with open(run.history_path, "a") as file:
+        file.write("a,b,c,d,e,f,g\n")
+    run.append_history([row(2)])
+    np.testing.assert_array_equal(run.read_history()["step"], [1, 2])
+
+
+def test_the_summary_shows_the_last_logged_step_between_checkpoints(runs_dir):
+    run = create_run(runs_dir)
+    run.update_config(step=2)
+    run.append_history([row(step) for step in range(1, 8)])
+    assert summarize(run).step == 7
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(runs_dir):
+    run = create_run(runs_dir)
+    run.save_checkpoint(10, {"x": np.full(2, 10)})
+    newest = run.save_checkpoint(20, {"x": np.full(2, 20)})
+    newest.write_bytes(b"half a file")
+    checkpoint, arrays = run.newest_readable_checkpoint(set_aside_damaged=True)
+    assert checkpoint.step == 10 and arrays["x"][0] == 10
+    assert newest.with_suffix(".damaged").exists()
+    assert run.latest_checkpoint().step == 10
+    run.checkpoints()[0].path.write_bytes(b"")
+    with pytest.raises(RunError, match="is damaged"):
+        run.newest_readable_checkpoint()

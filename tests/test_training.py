@@ -157,3 +157,18 @@ def test_checkpoint_holds_networks_optimizers_rng_and_position(runs_dir, mnist_s
     assert {"generator", "discriminator", "g_optimizer", "d_optimizer"} <= prefixes
     assert "rng_state" in prefixes
     assert meta["step"] == 2 and meta["epoch"] == 1 and meta["elapsed_s"] > 0
+
+
+def test_resume_skips_a_damaged_newest_checkpoint(runs_dir, mnist_slice):
+    run = create_run(runs_dir, epochs=2, max_steps=9)
+    control = Control()
+    GanTrainer(run, mnist_slice, control, [StopAt(control, 3)]).fit()
+    control = Control()
+    GanTrainer(run, mnist_slice, control, [StopAt(control, 6)]).fit()
+    run.latest_checkpoint().path.write_bytes(b"cut short by a crash")
+
+    GanTrainer(run, mnist_slice).fit()
+    assert_continuous(run.read_history(), 9)
+    assert sorted(p.name for p in run.checkpoints_dir.glob("*.damaged")) == [
+        "step-00000006.damaged"
+    ]
