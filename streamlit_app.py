@@ -11,10 +11,12 @@ st.set_page_config(page_title="DCGAN Studio", page_icon="🧪", layout="wide")
 
 page = st.navigation(
     [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/latent.py", title="Latent space", icon=":material/blur_on:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+        st.Page(
+            "app_pages/home.py", title="Home", icon=":material/home:", default=True
+        ),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/latent.py", title="Latent space", icon=":material/blur_on:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/leaderboard:"),
     ]
 )
 

@@ -57,13 +57,13 @@ def test_home_shows_the_four_variants(app_env):
 
 
 def test_train_page_with_no_runs_says_where_to_start(app_env):
-    app = open_page("pages/train.py")
+    app = open_page("app_pages/train.py")
     assert "No runs yet" in texts(app)
     assert app.selectbox[0].options == ["DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4"]
 
 
 def test_train_page_shows_a_finished_run_with_curves_and_samples(trained_run):
-    app = open_page("pages/train.py")
+    app = open_page("app_pages/train.py")
     assert "trained · DCGAN-2 · finished" in texts(app)
     assert len(app.get("plotly_chart")) == 2
     assert any(b.label == "Resume training" for b in app.button)
@@ -73,7 +73,7 @@ def test_train_page_shows_a_finished_run_with_curves_and_samples(trained_run):
 def test_train_page_starts_a_run_that_trains_in_the_background(app_env):
     from dashboard import manager
 
-    app = open_page("pages/train.py")
+    app = open_page("app_pages/train.py")
     app.selectbox[0].select("dcgan-3")
     steps = next(n for n in app.number_input if n.label.startswith("Stop after"))
     steps.set_value(3)
@@ -92,7 +92,7 @@ def test_train_page_starts_a_run_that_trains_in_the_background(app_env):
 
 
 def test_starting_a_run_under_a_taken_name_is_one_clear_error(trained_run):
-    app = open_page("pages/train.py")
+    app = open_page("app_pages/train.py")
     app.text_input[0].input("trained")
     next(b for b in app.button if b.label == "Start training").click().run()
     assert not app.exception
@@ -105,7 +105,7 @@ PRETRAINED = [f"pretrained:dcgan-{k}" for k in range(1, 5)]
 
 
 def test_latent_page_starts_with_the_four_pretrained_generators(app_env):
-    app = open_page("pages/latent.py")
+    app = open_page("app_pages/latent.py")
     assert app.multiselect[0].value == PRETRAINED
     assert len(app.get("image")) == 4
     assert [b.label for b in app.get("download_button")] == [
@@ -118,7 +118,7 @@ def test_latent_page_draws_the_users_runs_beside_pretrained_ones(
 ):
     second = create_run(trained_run.runs_dir, "second", variant="dcgan-1", max_steps=2)
     GanTrainer(second, mnist_slice).fit()
-    app = open_page("pages/latent.py")
+    app = open_page("app_pages/latent.py")
     assert {"second", "trained"} <= set(app.multiselect[0].options)
     app.multiselect[0].set_value(["pretrained:dcgan-2", "second", "trained"]).run()
     app.slider[0].set_value(5).run()
@@ -130,7 +130,7 @@ def test_latent_page_draws_the_users_runs_beside_pretrained_ones(
 
 
 def test_compare_page_measures_the_four_variants_without_training(app_env):
-    app = open_page("pages/compare.py")
+    app = open_page("app_pages/compare.py")
     table = app.dataframe[0].value
     assert list(table["variant"]) == ["DCGAN-1", "DCGAN-2", "DCGAN-3", "DCGAN-4"]
     for column in ("recognisable digits", "Fréchet distance", "mean confidence"):
@@ -140,7 +140,7 @@ def test_compare_page_measures_the_four_variants_without_training(app_env):
 
 
 def test_compare_page_includes_a_finished_run(trained_run):
-    app = open_page("pages/compare.py")
+    app = open_page("app_pages/compare.py")
     assert "trained" in list(app.dataframe[0].value["generator"])
 
 
@@ -161,7 +161,7 @@ def test_the_engine_imports_no_streamlit_and_the_pages_no_tensorflow():
     ui = [
         REPO / "streamlit_app.py",
         REPO / "dashboard.py",
-        *(REPO / "pages").glob("*.py"),
+        *(REPO / "app_pages").glob("*.py"),
     ]
     for path in ui:
         assert not {"tensorflow", "keras"} & imported_modules(path), path.name

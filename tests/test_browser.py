@@ -144,3 +144,14 @@ def test_shutting_the_server_down_checkpoints_the_running_job(
     assert len(history["step"]) > 0
     assert run.latest_checkpoint().step == history["step"][-1]
     assert_continuous(history, int(history["step"][-1]))
+
+
+def test_a_page_opened_first_by_its_address_has_the_apps_navigation(server, page):
+    # A fresh server asked for /latent before any other page still runs the app's
+    # own navigation (wide layout, four named pages), not a bare page script.
+    page.goto(f"{server}/latent")
+    page.get_by_role("heading", name="Latent space").wait_for(timeout=60_000)
+    navigation = page.get_by_test_id("stSidebarNav")
+    for label in ("Home", "Train", "Latent space", "Compare"):
+        navigation.get_by_text(label, exact=True).wait_for(timeout=10_000)
+    assert navigation.get_by_text("streamlit app").count() == 0

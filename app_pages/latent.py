@@ -26,7 +26,7 @@ choices = shipped + trained
 if not choices:
     st.info("No generator to draw with yet: train a run first.", icon=":material/info:")
     st.page_link(
-        "pages/train.py", label="Train a variant", icon=":material/model_training:"
+        "app_pages/train.py", label="Train a variant", icon=":material/model_training:"
     )
     st.stop()
 

@@ -32,7 +32,7 @@ st.subheader("Where to start")
 left, right = st.columns(2)
 with left:
     st.page_link(
-        "pages/train.py", label="Train a variant", icon=":material/model_training:"
+        "app_pages/train.py", label="Train a variant", icon=":material/model_training:"
     )
     st.caption(
         "Pick a variant, start a run, and watch its losses, discriminator accuracy "
@@ -40,7 +40,7 @@ with left:
     )
 with right:
     st.page_link(
-        "pages/latent.py", label="Explore latent space", icon=":material/blur_on:"
+        "app_pages/latent.py", label="Explore latent space", icon=":material/blur_on:"
     )
     st.caption(
         "Walk between two random points and see the same latent vectors drawn by "
