@@ -33,7 +33,7 @@ for name in names:
     try:
         step = dashboard.checkpoint_step(name)
         qualities[name] = dashboard.quality(str(runs_dir), name, step, SAMPLES, SEED)
-        variants[name] = dashboard.generator(str(runs_dir), name, step)[1]
+        variants[name] = generators.variant_of(name, runs_dir)
     except (RunError, evaluation.ClassifierError, OSError, ValueError) as error:
         st.warning(f"{dashboard.generator_label(name)}: not measured ({error})")
 

@@ -53,6 +53,13 @@ def _pretrained_path(name: str, folder: Path) -> Path:
     return path
 
 
+def variant_of(name: str, runs_dir, folder: Path = PRETRAINED_DIR) -> Variant:
+    """The variant of generator `name`, read without loading any weights."""
+    if name.startswith(PRETRAINED_PREFIX):
+        return Variant.from_dict(pretrained_record(name, folder)["variant"])
+    return Variant.from_dict(Run(runs_dir, name).read_config()["variant"])
+
+
 def load(name: str, runs_dir: str | os.PathLike, folder: Path = PRETRAINED_DIR):
     """The generator called `name` (a run or `pretrained:<variant>`), and its variant.
 

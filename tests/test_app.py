@@ -181,3 +181,28 @@ def test_the_home_page_renders_without_loading_tensorflow(app_env):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_train_page_shows_quality_after_each_epoch_and_health_warnings(
+    app_env, mnist_slice
+):
+    from dcgan.evaluation import EpochQuality
+
+    run = create_run(app_env, "measured", batch_size=256, epochs=2)
+    GanTrainer(run, mnist_slice, callbacks=[EpochQuality(samples=200)]).fit()
+    metrics = run.read_metrics()
+    assert list(metrics["epoch"]) == [1, 2]
+    assert (
+        (metrics["recognisable_digits"] >= 0) & (metrics["recognisable_digits"] <= 10)
+    ).all()
+
+    # A discriminator that wins for 300 steps, written as a run would log it.
+    rows = [
+        {"step": step, "epoch": 3, "d_loss": 0.01, "g_loss": 6.0, "d_real_acc": 1.0,
+         "d_fake_acc": 1.0, "elapsed_s": float(step)}
+        for step in range(9, 309)
+    ]  # fmt: skip
+    run.append_history(rows)
+    app = open_page("app_pages/train.py")
+    assert len(app.get("plotly_chart")) == 3  # losses, accuracy, quality
+    assert any("discriminator is winning" in w.value for w in app.warning)
