@@ -7,6 +7,7 @@ from dcgan import evaluation, generators, images, latent, plots
 from dcgan.evaluation import Quality
 from dcgan.models import generate
 from dcgan.runs import RunError, list_runs
+from dcgan.variants import VariantError
 
 SAMPLES = generators.EVALUATION_SAMPLES
 SEED = generators.EVALUATION_SEED
@@ -23,7 +24,11 @@ st.caption(
 )
 
 names = generators.pretrained_names()
-names += [s.name for s in list_runs(runs_dir) if s.status in ("finished", "stopped")]
+names += [
+    summary.name
+    for summary in list_runs(runs_dir)
+    if summary.status in ("finished", "stopped")
+]
 if not names:
     st.info("Nothing to compare: no pretrained generators and no finished runs.")
     st.stop()
@@ -32,9 +37,12 @@ qualities, variants = {}, {}
 for name in names:
     try:
         step = dashboard.checkpoint_step(name)
+        variant = generators.variant_of(name, runs_dir)
         qualities[name] = dashboard.quality(str(runs_dir), name, step, SAMPLES, SEED)
-        variants[name] = generators.variant_of(name, runs_dir)
-    except (RunError, evaluation.ClassifierError, OSError, ValueError) as error:
+        variants[name] = variant
+    except (
+        RunError, evaluation.ClassifierError, VariantError, OSError, ValueError
+    ) as error:  # fmt: skip
         st.warning(f"{dashboard.generator_label(name)}: not measured ({error})")
 
 step_times = st.session_state.get("step_times", {})
@@ -69,11 +77,15 @@ if tanh and sigmoid:
 
 if st.button("Time a training step of each variant on this machine",
              icon=":material/timer:"):  # fmt: skip
-    from dcgan.data import load_mnist
+    from dcgan.data import DataError, load_mnist
     from dcgan.training import time_training_step
     from dcgan.variants import VARIANTS
 
-    mnist = load_mnist()
+    try:
+        mnist = load_mnist()
+    except DataError as error:
+        st.error(str(error), icon=":material/error:")
+        st.stop()
     part = type(mnist)(
         mnist.train_images[:TIMING_IMAGES], mnist.train_labels[:TIMING_IMAGES],
         mnist.test_images, mnist.test_labels, mnist.source,
@@ -97,12 +109,18 @@ st.caption(
     )
 )
 
+if not variants:
+    st.stop()
 st.subheader("Samples from the same latent vectors")
 columns = st.columns(min(4, len(variants)))
 for index, name in enumerate(variants):
-    generator, variant = dashboard.generator(
-        str(runs_dir), name, dashboard.checkpoint_step(name)
-    )
+    try:
+        generator, variant = dashboard.generator(
+            str(runs_dir), name, dashboard.checkpoint_step(name)
+        )
+    except (RunError, OSError, ValueError) as error:
+        columns[index % len(columns)].error(f"{name}: cannot load ({error})")
+        continue
     latents = latent.sample(64, variant.latent_dim, GRID_SEED)
     digits = images.to_uint8(generate(generator, latents), variant.data_range)
     columns[index % len(columns)].image(

@@ -5,6 +5,7 @@ import streamlit as st
 
 import dashboard
 from dcgan import generators, images, latent
+from dcgan.jobs import MAX_SEED
 from dcgan.models import generate
 from dcgan.runs import Run, RunError, list_runs
 
@@ -38,8 +39,8 @@ selected = st.multiselect(
     help="The four pretrained variants ship with the app; your runs can be added.",
 )
 seed_col, seed_col_2, steps_col, method_col = st.columns(4)
-seed_a = seed_col.number_input("From seed", 0, 2**31 - 1, 0)
-seed_b = seed_col_2.number_input("To seed", 0, 2**31 - 1, 1)
+seed_a = seed_col.number_input("From seed", 0, MAX_SEED, 0)
+seed_b = seed_col_2.number_input("To seed", 0, MAX_SEED, 1)
 steps = steps_col.slider("Steps", 2, 16, 9)
 method = method_col.radio(
     "Path", latent.METHODS, index=1, horizontal=True, help="lerp: a straight line; "

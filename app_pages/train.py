@@ -11,12 +11,12 @@ from dcgan.evaluation import EPOCH_SAMPLES, RECOGNISABLE_RULE
 from dcgan.jobs import MAX_EPOCHS, MAX_SEED, MAX_STEPS, JobError
 from dcgan.models import describe, discriminator_plan, generator_plan, parameter_count
 from dcgan.runs import Run, RunError, list_runs, recent_speed, summarize
-from dcgan.variants import VARIANTS
+from dcgan.variants import VARIANTS, VariantError
 
 REFRESH_S = 2.0  # how often a live run's panel redraws
 GRID_WIDTH = 400  # pixels for a 242-pixel sample grid: digits big enough to read
 LIVE_STATES = ("starting", "running", "paused", "stopping")
-USER_ERRORS = (JobError, RunError, DataError)
+USER_ERRORS = (JobError, RunError, DataError, VariantError, OSError)
 
 manager = dashboard.manager()
 runs_dir = dashboard.runs_dir()
@@ -160,7 +160,7 @@ def show_run(name: str) -> None:
         st.error(str(error))
         return
     job = manager.get(name)
-    state = job.status.state if job and job.status.alive else summary.status
+    state = job.status.state if job and job.alive else summary.status
     history = run.read_history()
     step = int(history["step"][-1]) if len(history["step"]) else summary.step
     total = int(config.get("total_steps") or 0)

@@ -28,6 +28,9 @@ USAGE_ERROR = 2
 PROGRESS_INTERVAL_S = 10.0
 MAX_SAMPLES = 1024
 MAX_EVALUATION_SAMPLES = 20_000
+# The Fréchet distance needs a covariance of the 128 classifier features, which
+# takes well over 128 samples to estimate.
+MIN_EVALUATION_SAMPLES = 200
 
 
 class UsageError(Exception):
@@ -275,8 +278,11 @@ def _command_classifier(args) -> int:
 def _command_evaluate(args) -> int:
     from dcgan import evaluation
 
-    if args.n > MAX_EVALUATION_SAMPLES:
-        raise UsageError(f"--n must be at most {MAX_EVALUATION_SAMPLES}")
+    if not MIN_EVALUATION_SAMPLES <= args.n <= MAX_EVALUATION_SAMPLES:
+        raise UsageError(
+            f"--n must be between {MIN_EVALUATION_SAMPLES} and "
+            f"{MAX_EVALUATION_SAMPLES}, not {args.n}"
+        )
     result = evaluation.evaluate_generator(args.name, args.runs_dir, args.n, args.seed)
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -325,5 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     except (
         UsageError, DataError, RunError, JobError, VariantError, ClassifierError
     ) as error:  # fmt: skip
+        print(f"error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as error:  # a folder that cannot be written, a full disk
         print(f"error: {error}", file=sys.stderr)
         return USAGE_ERROR

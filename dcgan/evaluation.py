@@ -272,18 +272,22 @@ class EpochQuality(Callback):
         self.seed = seed
 
     def on_epoch_end(self, logs):
+        """Measure the generator's digits now and log them for this epoch."""
         from dcgan import images, latent, models
 
-        try:
-            classifier = load_classifier()
-        except ClassifierError as error:
-            logger.warning("no quality measures for this run: %s", error)
-            return
         trainer = self.trainer
         variant = trainer.variant
-        latents = latent.sample(self.samples, variant.latent_dim, self.seed)
-        drawn = models.generate(trainer.generator, latents)
-        quality = measure(classifier, images.to_uint8(drawn, variant.data_range))
+        try:
+            classifier = load_classifier()
+            latents = latent.sample(self.samples, variant.latent_dim, self.seed)
+            drawn = models.generate(trainer.generator, latents)
+            quality = measure(classifier, images.to_uint8(drawn, variant.data_range))
+        # A measure that fails costs this epoch's point on the curve, not the run.
+        except Exception as error:  # noqa: BLE001
+            logger.warning(
+                "no quality measures after epoch %s: %s", logs["epoch"], error
+            )
+            return
         trainer.run.append_metrics(
             {"epoch": logs["epoch"], "step": logs["step"], **quality.to_dict()}
         )

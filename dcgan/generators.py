@@ -88,11 +88,16 @@ def load_run_generator(run: Run):
     found = run.newest_readable_checkpoint()
     if found is None:
         raise RunError(f"run {run.name!r} has no checkpoint yet")
-    _, arrays = found
+    checkpoint, arrays = found
     generator = build_generator(variant)
-    generator.set_weights(
-        [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
-    )
+    try:
+        weights = [arrays[f"generator/{i}"] for i in range(len(generator.weights))]
+        generator.set_weights(weights)
+    except (KeyError, ValueError) as error:
+        raise RunError(
+            f"checkpoint {checkpoint.path.name} of run {run.name!r} does not fit "
+            f"its variant ({error})"
+        ) from None
     return generator, variant
 
 
@@ -145,6 +150,8 @@ def publish_pretrained(run: Run, folder: Path = PRETRAINED_DIR) -> Path:
         "run": run.name,
         "epochs": int(history["epoch"][-1]),
         "steps": int(history["step"][-1]),
+        "batch_size": variant_batch(config),
+        "train_images": config.get("train_images"),
         "seed": config["seed"],
         "data_source": config.get("data_source"),
         "hardware": _hardware(),
@@ -162,6 +169,11 @@ def publish_pretrained(run: Run, folder: Path = PRETRAINED_DIR) -> Path:
     return path
 
 
+def variant_batch(config: dict) -> int:
+    """The batch size a run trained with."""
+    return int(config["variant"]["batch_size"])
+
+
 def _card(variant_name: str, record: dict) -> str:
     from dcgan.evaluation import RECOGNISABLE_RULE
 
@@ -169,13 +181,15 @@ def _card(variant_name: str, record: dict) -> str:
     minutes = record["wall_time_s"] / 60
     # A source given as a path names only its file: the folder was the trainer's.
     source = re.sub(r"\(?/\S*/([^/\s)]+)\)?", r"(\1)", str(record["data_source"]))
+    images = f"{record['train_images']:,}" if record.get("train_images") else "the"
     evaluate = (
         f"python -m dcgan evaluate pretrained:{variant_name} "
         f"--n {quality['samples']} --seed {quality['seed']}"
     )
     return f"""# Pretrained generator: {variant_name}
 
-Trained by this product's own command line on full MNIST, then exported:
+Trained by this product's own command line on {images} MNIST training digits, then
+exported:
 
     python -m dcgan train --variant {variant_name} --epochs {record["epochs"]} \\
         --seed {record["seed"]} --run {record["run"]}
@@ -184,7 +198,7 @@ Trained by this product's own command line on full MNIST, then exported:
 | | |
 |---|---|
 | epochs | {record["epochs"]} |
-| steps | {record["steps"]:,} (batch 128) |
+| steps | {record["steps"]:,} (batch {record["batch_size"]}) |
 | seed | {record["seed"]} |
 | data | {source} |
 | hardware | {record["hardware"]} |

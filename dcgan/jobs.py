@@ -28,7 +28,14 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_JOBS = 1
 SPEED_WINDOW_STEPS = 50  # steps/s is measured over the last this many steps
 MAX_SEED = 2**31 - 1
-SHUTDOWN_TIMEOUT_S = 30.0  # how long app shutdown waits for jobs to checkpoint
+SHUTDOWN_TIMEOUT_S = 30.0
+LOCK_TRIES = 10
+LOCK_RETRY_S = 0.05
+ENDED_STATES = (
+    "stopped",
+    "finished",
+    "failed",
+)  # how long app shutdown waits for jobs to checkpoint
 MAX_EPOCHS = 10_000
 MAX_STEPS = 10_000_000
 
@@ -124,6 +131,14 @@ class Job:
 
     def _update(self, **changes) -> None:
         with self._status_lock:
+            current = self._status.state
+            new = changes.get("state")
+            # An ended job stays ended, and a stopping one is not sent back to
+            # running by a pause lifted or a start reported a moment late.
+            if current in ENDED_STATES or (
+                current == "stopping" and new in ("running", "paused")
+            ):
+                changes.pop("state", None)
             self._status = replace(self._status, **changes)
 
     def _work(self) -> None:
@@ -155,9 +170,14 @@ class Job:
         with self._status_lock:
             return self._status
 
+    @property
+    def alive(self) -> bool:
+        """Whether the job's thread has not yet ended."""
+        return not self._done.is_set()
+
     def pause(self) -> None:
         """Pause after the current step; the thread then waits, using no CPU."""
-        if self.status.alive:
+        if self.alive:
             self.control.pause()
 
     def resume(self) -> None:
@@ -166,7 +186,7 @@ class Job:
 
     def stop(self) -> None:
         """Checkpoint, export the generator and end, after the current step."""
-        if self.status.alive:
+        if self.alive:
             self._update(state="stopping")
             self.control.stop()
 
@@ -219,7 +239,7 @@ class JobManager:
     def alive(self) -> list[Job]:
         """The jobs whose thread is still going."""
         with self._lock:
-            return [job for job in self._jobs.values() if job.status.alive]
+            return [job for job in self._jobs.values() if job.alive]
 
     def start(
         self,
@@ -301,9 +321,9 @@ class JobManager:
     def _check_capacity(self, name: str) -> None:
         """Refuse a second job for a run, or one job too many (caller holds lock)."""
         current = self._jobs.get(name)
-        if current is not None and current.status.alive:
+        if current is not None and current.alive:
             raise JobError(f"run {name!r} is already training")
-        alive = [job.run.name for job in self._jobs.values() if job.status.alive]
+        alive = [job.run.name for job in self._jobs.values() if job.alive]
         if len(alive) >= self.max_jobs:
             raise JobError(
                 f"{', '.join(alive)} is training and this machine allows "
@@ -312,7 +332,13 @@ class JobManager:
 
     def _launch(self, run: Run, data, changes: dict | None = None) -> Job:
         """Take the run's lock, apply config changes, start its thread."""
-        lock = run.try_lock()
+        # A page checking whether the run is busy holds the lock for an instant;
+        # a few tries tell that apart from a trainer in another process.
+        for _ in range(LOCK_TRIES):
+            lock = run.try_lock()
+            if lock is not None:
+                break
+            time.sleep(LOCK_RETRY_S)
         if lock is None:
             raise JobError(f"run {run.name!r} is being trained by another process")
         if changes:

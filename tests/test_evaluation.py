@@ -85,3 +85,17 @@ def test_the_activation_verdict_follows_the_numbers():
     assert "made things worse" in evaluation.activation_verdict(
         quality(10, 20.0), quality(6, 60.0)
     )
+
+
+def test_frechet_distance_matches_a_matrix_square_root_reference():
+    linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 5, 5))
+    cov_a, cov_b = a @ a.T + 0.1 * np.eye(5), b @ b.T + 0.1 * np.eye(5)
+    mean_a, mean_b = rng.standard_normal((2, 5))
+    root = linalg.sqrtm(cov_a @ cov_b).real
+    expected = (mean_a - mean_b) @ (mean_a - mean_b) + np.trace(
+        cov_a + cov_b - 2 * root
+    )
+    assert frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected)
+    assert frechet_distance(mean_b, cov_b, mean_a, cov_a) == pytest.approx(expected)

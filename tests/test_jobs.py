@@ -141,7 +141,7 @@ def test_a_failed_job_keeps_its_error(manager, mnist_slice_path):
         "fails", get_variant("dcgan-2"), max_steps=2, data_path=mnist_slice_path
     )
     assert job.join(JOIN_TIMEOUT_S)
-    # A checkpoint from some other network cannot be loaded into this one.
+    # A checkpoint damaged beyond reading, and no older one to fall back on.
     run = job.run
     checkpoint = run.latest_checkpoint().path
     checkpoint.write_bytes(b"garbage")
@@ -152,6 +152,9 @@ def test_a_failed_job_keeps_its_error(manager, mnist_slice_path):
     config = run.read_config()
     assert config["status"] == "failed" and config["error"] == job.status.error
     assert not run.is_locked()
+    # Nothing is lost: the damaged checkpoint and the history stay for a look.
+    assert checkpoint.exists()
+    assert_continuous(run.read_history(), 2)
 
 
 def test_bad_numbers_are_refused_before_anything_is_written(manager, mnist_slice_path):

@@ -71,3 +71,11 @@ def test_grid_has_the_four_corners_in_place():
     np.testing.assert_allclose(points[0, -1], corners[1])
     np.testing.assert_allclose(points[-1, 0], corners[2])
     np.testing.assert_allclose(points[-1, -1], corners[3])
+
+
+def test_grid_points_between_corners_are_bilinear():
+    corners = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 8.0], [4.0, 8.0]])
+    points = latent.grid(corners, rows=3, cols=3).reshape(3, 3, 2)
+    np.testing.assert_allclose(points[1, 1], [2.0, 4.0])
+    np.testing.assert_allclose(points[0, 1], [2.0, 0.0])
+    np.testing.assert_allclose(points[2, 1], [2.0, 8.0])
