@@ -191,9 +191,12 @@ def _card(variant_name: str, record: dict) -> str:
 Trained by this product's own command line on {images} MNIST training digits, then
 exported:
 
-    python -m dcgan train --variant {variant_name} --epochs {record["epochs"]} \\
-        --seed {record["seed"]} --run {record["run"]}
+    python -m dcgan train --variant {variant_name} --seed {record["seed"]} \\
+        --epochs {record["epochs"]} --run {record["run"]}
     python -m dcgan export {record["run"]}
+
+(A run may also be trained in parts, `resume --epochs N` going on from its last
+checkpoint with the same batches and noise as a run trained straight through.)
 
 | | |
 |---|---|
