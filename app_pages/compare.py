@@ -5,7 +5,7 @@ import streamlit as st
 import dashboard
 from dcgan import evaluation, generators, images, latent, plots
 from dcgan.evaluation import Quality
-from dcgan.models import generate
+from dcgan.models import draw_digits
 from dcgan.runs import RunError, list_runs
 from dcgan.variants import VariantError
 
@@ -122,7 +122,7 @@ for index, name in enumerate(variants):
         columns[index % len(columns)].error(f"{name}: cannot load ({error})")
         continue
     latents = latent.sample(64, variant.latent_dim, GRID_SEED)
-    digits = images.to_uint8(generate(generator, latents), variant.data_range)
+    digits = draw_digits(generator, variant, latents)
     columns[index % len(columns)].image(
         images.to_png(images.tile(digits, cols=8), scale=2),
         caption=dashboard.generator_label(name),

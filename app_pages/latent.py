@@ -6,7 +6,7 @@ import streamlit as st
 import dashboard
 from dcgan import generators, images, latent
 from dcgan.jobs import MAX_SEED
-from dcgan.models import generate
+from dcgan.models import draw_digits
 from dcgan.runs import Run, RunError, list_runs
 
 runs_dir = dashboard.runs_dir()
@@ -63,7 +63,7 @@ for name in selected:
     start = latent.sample(1, variant.latent_dim, int(seed_a))[0]
     end = latent.sample(1, variant.latent_dim, int(seed_b))[0]
     path = latent.walk(start, end, steps, method)
-    digits = images.to_uint8(generate(generator, path), variant.data_range)
+    digits = draw_digits(generator, variant, path)
     rows.append(digits)
     st.image(
         images.to_png(images.tile(digits, cols=steps), scale=DIGIT_SCALE),

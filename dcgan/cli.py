@@ -233,7 +233,7 @@ def _command_list(args) -> int:
 
 def _command_sample(args) -> int:
     from dcgan import generators, images
-    from dcgan.models import generate
+    from dcgan.models import draw_digits
 
     if args.n > MAX_SAMPLES:
         raise UsageError(f"--n must be at most {MAX_SAMPLES}")
@@ -245,7 +245,7 @@ def _command_sample(args) -> int:
         raise UsageError(f"folder {args.out.parent} does not exist")
     generator, variant = generators.load(args.name, args.runs_dir)
     latents = latent.sample(args.n, variant.latent_dim, args.seed)
-    digits = images.to_uint8(generate(generator, latents), variant.data_range)
+    digits = draw_digits(generator, variant, latents)
     images.save_grid(digits, args.out)
     print(f"wrote {args.n} digits from run {args.name} to {args.out}")
     return 0

@@ -248,12 +248,12 @@ def draw(name: str, runs_dir, n: int, seed: int, folder=None) -> np.ndarray:
 
     `folder` holds the shipped generators (assets/pretrained when None).
     """
-    from dcgan import generators, images, latent, models
+    from dcgan import generators, latent, models
 
     folder = folder or generators.PRETRAINED_DIR
     generator, variant = generators.load(name, runs_dir, folder)
     latents = latent.sample(n, variant.latent_dim, seed)
-    return images.to_uint8(models.generate(generator, latents), variant.data_range)
+    return models.draw_digits(generator, variant, latents)
 
 
 def evaluate_generator(name: str, runs_dir, n: int = 1000, seed: int = 0) -> Quality:
@@ -273,15 +273,15 @@ class EpochQuality(Callback):
 
     def on_epoch_end(self, logs):
         """Measure the generator's digits now and log them for this epoch."""
-        from dcgan import images, latent, models
+        from dcgan import latent, models
 
         trainer = self.trainer
         variant = trainer.variant
         try:
             classifier = load_classifier()
             latents = latent.sample(self.samples, variant.latent_dim, self.seed)
-            drawn = models.generate(trainer.generator, latents)
-            quality = measure(classifier, images.to_uint8(drawn, variant.data_range))
+            drawn = models.draw_digits(trainer.generator, variant, latents)
+            quality = measure(classifier, drawn)
         # A measure that fails costs this epoch's point on the curve, not the run.
         except Exception as error:  # noqa: BLE001
             logger.warning(

@@ -212,3 +212,10 @@ def generate(generator, latents: np.ndarray, batch_size: int = 256) -> np.ndarra
         for start in range(0, len(latents), batch_size)
     ]
     return np.concatenate(outputs)[..., 0]
+
+
+def draw_digits(generator, variant: Variant, latents: np.ndarray) -> np.ndarray:
+    """Digits drawn by `generator` for `latents`, as uint8 pixels (n, 28, 28)."""
+    from dcgan.images import to_uint8
+
+    return to_uint8(generate(generator, latents), variant.data_range)

@@ -266,8 +266,7 @@ class GanTrainer:
 
     def draw_samples(self) -> np.ndarray:
         """The fixed latent batch through the generator, as uint8 (64, 28, 28)."""
-        drawn = models.generate(self.generator, self.sample_latents)
-        return images.to_uint8(drawn, self.variant.data_range)
+        return models.draw_digits(self.generator, self.variant, self.sample_latents)
 
     def _save_samples(self, paths: list[Path]) -> None:
         grid = images.to_png(images.tile(self.draw_samples(), cols=8))
