@@ -255,8 +255,11 @@ class GanTrainer:
         return int(meta["step"]), float(meta["elapsed_s"])
 
     def _save(self, step: int, elapsed_s: float) -> None:
+        if step == self._saved_step:  # already on disk (an epoch end, a pause)
+            return
         self.run.save_checkpoint(step, self._checkpoint_arrays(step, elapsed_s))
         self.run.update_config(step=step, epoch=self._epoch_of(step))
+        self._saved_step = step
 
     def _epoch_of(self, step: int) -> int:
         """The 1-based epoch that global step `step` (1-based) belongs to; 0 for 0."""
@@ -291,6 +294,7 @@ class GanTrainer:
 
     def _fit(self) -> str:
         step, elapsed_offset = self._restore()
+        self._saved_step = step
         self.run.truncate_history(step)
         self.config = self.run.update_config(
             status="running",
