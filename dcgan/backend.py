@@ -87,7 +87,31 @@ def keras():
     return _modules["keras"]
 
 
+def gpu_count() -> int:
+    """How many GPUs TensorFlow sees."""
+    return len(tensorflow().config.list_physical_devices("GPU"))
+
+
 def device_name() -> str:
     """'GPU' followed by a count where TensorFlow sees GPUs, else 'CPU'."""
-    gpus = tensorflow().config.list_physical_devices("GPU")
-    return f"GPU x{len(gpus)}" if gpus else "CPU"
+    count = gpu_count()
+    return f"GPU x{count}" if count else "CPU"
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU has bfloat16 dot products and TensorFlow uses oneDNN.
+
+    Without AVX512-BF16 or AMX, or with oneDNN turned off, bfloat16 kernels are
+    emulated and slower than float32. Reads /proc/cpuinfo, so Linux only.
+    """
+    if os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() in ("0", "false"):
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False

@@ -22,6 +22,7 @@ from dcgan.evaluation import ClassifierError
 from dcgan.generators import PRETRAINED_PREFIX
 from dcgan.jobs import MAX_SEED, JobError, JobManager
 from dcgan.runs import Run, RunError, check_run_name, default_runs_dir, list_runs
+from dcgan.training import PRECISION_CHOICES
 from dcgan.variants import VARIANTS, VariantError, get_variant
 
 USAGE_ERROR = 2
@@ -99,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive, help="default: 128")
     train.add_argument("--seed", type=_seed, default=0)
     train.add_argument("--data", help="mnist.npz or a folder of the IDX files")
+    train.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default="auto",
+        help="compute precision (default: auto, bfloat16 on CPUs that run it fast)",
+    )
 
     resume = commands.add_parser("resume", help="go on training a run")
     resume.add_argument("name", type=_run_name)
@@ -202,6 +209,7 @@ def _command_train(args) -> int:
         max_steps=args.max_steps,
         seed=args.seed,
         data_path=args.data,
+        precision=args.precision,
     )
     print(f"training {variant.title} as run {name} in {job.run.path}", flush=True)
     return _train_in_foreground(job)

@@ -273,14 +273,14 @@ class EpochQuality(Callback):
 
     def on_epoch_end(self, logs):
         """Measure the generator's digits now and log them for this epoch."""
-        from dcgan import latent, models
+        from dcgan import latent
 
         trainer = self.trainer
         variant = trainer.variant
         try:
             classifier = load_classifier()
             latents = latent.sample(self.samples, variant.latent_dim, self.seed)
-            drawn = models.draw_digits(trainer.generator, variant, latents)
+            drawn = trainer.draw(latents)
             quality = measure(classifier, drawn)
         # A measure that fails costs this epoch's point on the curve, not the run.
         except Exception as error:  # noqa: BLE001

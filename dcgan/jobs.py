@@ -18,7 +18,13 @@ from pathlib import Path
 from dcgan import backend
 from dcgan.data import load_mnist
 from dcgan.runs import Run, RunError, check_run_name
-from dcgan.training import Callback, Control, steps_per_epoch, total_steps
+from dcgan.training import (
+    PRECISION_CHOICES,
+    Callback,
+    Control,
+    steps_per_epoch,
+    total_steps,
+)
 from dcgan.variants import Variant
 
 logger = logging.getLogger(__name__)
@@ -250,6 +256,7 @@ class JobManager:
         max_steps: int | None = None,
         seed: int = 0,
         data_path: str | None = None,
+        precision: str = "auto",
     ) -> Job:
         """Create run `name` and train it in the background.
 
@@ -258,12 +265,18 @@ class JobManager:
             max_steps: stop at this global step if it comes before the epochs end.
             seed: fixes weight init, batch order, noise and the sample latents.
             data_path: MNIST file or folder; the default sources when None.
+            precision: 'float32', 'bfloat16', or 'auto' (bfloat16 where it pays);
+                the trainer records what it chose in run.json.
         """
         check_run_name(name)
         epochs = epochs or variant.epochs
         _check_number("epochs", epochs, 1, MAX_EPOCHS)
         _check_number("max steps", max_steps, 1, MAX_STEPS)
         _check_number("seed", seed, 0, MAX_SEED)
+        if precision not in PRECISION_CHOICES:
+            raise JobError(
+                f"precision {precision!r} is not one of {', '.join(PRECISION_CHOICES)}"
+            )
         data = load_mnist(data_path)
         if steps_per_epoch(len(data.train_images), variant.batch_size) == 0:
             raise JobError(
@@ -277,6 +290,7 @@ class JobManager:
             "max_steps": max_steps,
             "data_path": str(Path(data_path).resolve()) if data_path else None,
             "data_source": data.source,
+            "precision": precision,
         }
         with self._lock:
             self._check_capacity(name)

@@ -8,6 +8,7 @@ Keras counts what the plan says.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -161,45 +162,105 @@ def describe(variant: Variant) -> list[dict]:
     return rows
 
 
-def _build(plan: list[LayerSpec], input_shape, name):
+PRECISIONS = ("float32", "bfloat16")
+
+
+def _build(plan: list[LayerSpec], input_shape, name, precision):
     # Keras is imported here, not at module level, so the plan stays cheap to read.
     keras = backend.keras()
 
+    # Mixed bfloat16 computes in bfloat16 and keeps float32 weights; each network's
+    # last layer stays float32, so losses and images keep their full precision.
+    policy = "mixed_bfloat16" if precision == "bfloat16" else "float32"
     layers = [keras.Input(shape=input_shape)]
-    for spec in plan:
+    for index, spec in enumerate(plan):
         s = spec.settings
+        dtype = "float32" if index == len(plan) - 1 else policy
         if spec.kind == "dense":
-            layers.append(keras.layers.Dense(s["units"], activation=s["activation"]))
+            layer = keras.layers.Dense(
+                s["units"], activation=s["activation"], dtype=dtype
+            )
         elif spec.kind == "reshape":
-            layers.append(keras.layers.Reshape(s["target_shape"]))
+            layer = keras.layers.Reshape(s["target_shape"], dtype=dtype)
         elif spec.kind in ("conv", "conv_transpose"):
             conv = (
                 keras.layers.Conv2D
                 if spec.kind == "conv"
                 else keras.layers.Conv2DTranspose
             )
-            layers.append(
-                conv(s["filters"], s["kernel_size"], s["strides"], padding="same")
+            layer = conv(
+                s["filters"], s["kernel_size"], s["strides"], "same", dtype=dtype
             )
         elif spec.kind == "batch_norm":
-            layers.append(keras.layers.BatchNormalization())
+            norm = _fused_batch_norm() if precision else keras.layers.BatchNormalization
+            layer = norm(dtype=dtype)
         elif spec.kind == "leaky_relu":
-            layers.append(keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE))
+            layer = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, dtype=dtype)
         elif spec.kind == "activation":
-            layers.append(keras.layers.Activation(s["activation"]))
+            layer = keras.layers.Activation(s["activation"], dtype=dtype)
         elif spec.kind == "flatten":
-            layers.append(keras.layers.Flatten())
+            layer = keras.layers.Flatten(dtype=dtype)
+        layers.append(layer)
     return keras.Sequential(layers, name=name)
 
 
-def build_generator(variant: Variant):
-    """A Keras generator for `variant`: (batch, latent_dim) to (batch, 28, 28, 1)."""
-    return _build(generator_plan(variant), (variant.latent_dim,), "generator")
+@functools.cache
+def _fused_batch_norm():
+    """BatchNormalization that trains with TensorFlow's single fused kernel.
+
+    Keras 3 builds training-mode batch norm from a dozen small ops; the fused
+    kernel computes the same normalisation, gradients and moving averages (the
+    biased batch variance, as Keras keeps) in one pass. The variables, their
+    order and inference are those of the Keras layer, so checkpoints and weights
+    move freely between the two.
+    """
+    tf = backend.tensorflow()
+    keras = backend.keras()
+
+    class FusedBatchNormalization(keras.layers.BatchNormalization):
+        def call(self, inputs, training=None, mask=None):
+            if not training or self.axis not in (-1, len(inputs.shape) - 1):
+                return super().call(inputs, training=training, mask=mask)
+            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+                inputs,
+                tf.convert_to_tensor(self.gamma),
+                tf.convert_to_tensor(self.beta),
+                epsilon=self.epsilon,
+                is_training=True,
+            )
+            # The kernel hands back the unbiased variance; Keras averages the biased.
+            count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], tf.float32)
+            variance = variance * (count - 1.0) / count
+            momentum = self.momentum
+            self.moving_mean.assign(
+                self.moving_mean * momentum + mean * (1.0 - momentum)
+            )
+            self.moving_variance.assign(
+                self.moving_variance * momentum + variance * (1.0 - momentum)
+            )
+            return outputs
+
+    return FusedBatchNormalization
 
 
-def build_discriminator(variant: Variant):
-    """A Keras discriminator for `variant`: (batch, 28, 28, 1) to P(real) (batch, 1)."""
-    return _build(discriminator_plan(variant), IMAGE_SHAPE, "discriminator")
+def build_generator(variant: Variant, precision: str | None = None):
+    """A Keras generator for `variant`: (batch, latent_dim) to (batch, 28, 28, 1).
+
+    With `precision` None the model uses Keras' own layers in float32, for drawing
+    and export; 'float32' or 'bfloat16' builds the training model: the same
+    weights, fused batch norm, and that compute precision.
+    """
+    return _build(
+        generator_plan(variant), (variant.latent_dim,), "generator", precision
+    )
+
+
+def build_discriminator(variant: Variant, precision: str | None = None):
+    """A Keras discriminator for `variant`: (batch, 28, 28, 1) to P(real) (batch, 1).
+
+    `precision` as for `build_generator`.
+    """
+    return _build(discriminator_plan(variant), IMAGE_SHAPE, "discriminator", precision)
 
 
 def generate(generator, latents: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -28,6 +28,7 @@ SAMPLE_COUNT = 64  # an 8x8 grid of digits, the same latent vectors all run long
 HISTORY_FLUSH_S = 1.0  # how stale history.csv may get while training
 CHECKPOINT_INTERVAL_S = 60.0  # a kill loses at most about this much training
 PREVIEW_INTERVAL_S = 5.0  # how often samples/latest.png is redrawn mid-epoch
+PRECISION_CHOICES = ("auto",) + models.PRECISIONS
 
 
 class Control:
@@ -114,6 +115,7 @@ class GanTrainer:
         callbacks: told about steps, epochs, pauses and the end of training.
         checkpoint_interval_s: seconds between checkpoints within an epoch.
         preview_interval_s: seconds between redraws of samples/latest.png.
+        xla: compile the step with XLA; None compiles it where a GPU trains.
     """
 
     def __init__(
@@ -124,6 +126,7 @@ class GanTrainer:
         callbacks: list[Callback] = (),
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
         preview_interval_s: float = PREVIEW_INTERVAL_S,
+        xla: bool | None = None,
     ):
         self.run = run
         self.control = control or Control()
@@ -145,19 +148,23 @@ class GanTrainer:
                 f"{self.train_count} training images"
             )
         self.total_steps = total_steps(self.config, self.steps_per_epoch)
+        # Runs from before precision was a setting trained in float32.
+        self.precision = resolve_precision(self.config.get("precision", "float32"))
         self._data = data
-        self._build()
+        self._build(backend.gpu_count() > 0 if xla is None else xla)
 
     # -- set-up -------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self, xla: bool) -> None:
         tf = backend.tensorflow()
         keras = backend.keras()
 
         variant = self.variant
         keras.utils.set_random_seed(self.seed)
-        self.generator = models.build_generator(variant)
-        self.discriminator = models.build_discriminator(variant)
+        self.generator = models.build_generator(variant, self.precision)
+        self.discriminator = models.build_discriminator(variant, self.precision)
+        # Samples and the export come from a plain float32 copy of the generator.
+        self._plain_generator = models.build_generator(variant)
         self.g_optimizer = keras.optimizers.Adam(variant.learning_rate, variant.beta_1)
         self.d_optimizer = keras.optimizers.Adam(variant.learning_rate, variant.beta_1)
         # Optimizer slots exist before the first step, so a checkpoint can fill them.
@@ -168,7 +175,25 @@ class GanTrainer:
             scale_images(self._data.train_images, variant.data_range)
         )
         self.sample_latents = latent.sample(SAMPLE_COUNT, variant.latent_dim, self.seed)
-        self._train_step = tf.function(self._step)
+        self.xla = xla
+        self._train_step = tf.function(self._step, jit_compile=xla)
+
+    def train_step(self, batch_indices: np.ndarray) -> dict:
+        """One compiled training step on the images at `batch_indices`.
+
+        Where XLA cannot compile the step, it logs why and runs without it.
+        """
+        try:
+            return self._train_step(batch_indices)
+        except Exception as error:
+            if not self.xla:
+                raise
+            logger.warning(
+                "XLA could not compile the step (%s); training without", error
+            )
+            self.xla = False
+            self._train_step = backend.tensorflow().function(self._step)
+            return self._train_step(batch_indices)
 
     def _step(self, batch_indices):
         """One discriminator and one generator update on one batch of real images."""
@@ -267,9 +292,18 @@ class GanTrainer:
 
     # -- samples and export -------------------------------------------------------
 
+    def plain_generator(self):
+        """A float32 Keras generator holding the current weights."""
+        self._plain_generator.set_weights(self.generator.get_weights())
+        return self._plain_generator
+
+    def draw(self, latents: np.ndarray) -> np.ndarray:
+        """Digits the generator draws now for `latents`, as uint8 (n, 28, 28)."""
+        return models.draw_digits(self.plain_generator(), self.variant, latents)
+
     def draw_samples(self) -> np.ndarray:
         """The fixed latent batch through the generator, as uint8 (64, 28, 28)."""
-        return models.draw_digits(self.generator, self.variant, self.sample_latents)
+        return self.draw(self.sample_latents)
 
     def _save_samples(self, paths: list[Path]) -> None:
         grid = images.to_png(images.tile(self.draw_samples(), cols=8))
@@ -279,7 +313,7 @@ class GanTrainer:
     def _export_generator(self) -> None:
         # Keras insists on the .keras suffix, so the temporary name keeps it.
         temporary = self.run.path / ".generator-export.keras"
-        self.generator.save(temporary)
+        self.plain_generator().save(temporary)
         temporary.replace(self.run.generator_path)
 
     # -- the loop -----------------------------------------------------------------
@@ -302,6 +336,7 @@ class GanTrainer:
             steps_per_epoch=self.steps_per_epoch,
             total_steps=self.total_steps,
             train_images=self.train_count,
+            precision=self.precision,
         )
         begin = {"step": step, "total_steps": self.total_steps}
         begin["steps_per_epoch"] = self.steps_per_epoch
@@ -338,7 +373,7 @@ class GanTrainer:
                 order = self._epoch_order(epoch_index)
             batch = self.variant.batch_size
             indices = order[position * batch : (position + 1) * batch]
-            metrics = self._train_step(indices)
+            metrics = self.train_step(indices)
             step += 1
             row = {key: float(value) for key, value in metrics.items()}
             row.update(step=step, epoch=epoch_index + 1, elapsed_s=round(elapsed(), 3))
@@ -383,6 +418,21 @@ class GanTrainer:
         return reason
 
 
+def resolve_precision(requested: str) -> str:
+    """'float32' or 'bfloat16' for a requested precision, 'auto' included.
+
+    'auto' means bfloat16 where it pays: a CPU with bfloat16 instructions that
+    TensorFlow's oneDNN kernels use, and no GPU (where it is not yet measured).
+    """
+    if requested == "auto":
+        fast = backend.cpu_has_bfloat16() and backend.gpu_count() == 0
+        return "bfloat16" if fast else "float32"
+    if requested not in models.PRECISIONS:
+        choices = ", ".join(PRECISION_CHOICES)
+        raise ValueError(f"precision {requested!r} is not one of {choices}")
+    return requested
+
+
 def time_training_step(variant: Variant, data: Mnist, steps: int = 10) -> float:
     """Median seconds of one training step of `variant`, after two warm-up steps.
 
@@ -400,7 +450,7 @@ def time_training_step(variant: Variant, data: Mnist, steps: int = 10) -> float:
         durations = []
         for index in range(steps + 2):
             started = time.perf_counter()
-            float(trainer._train_step(batch)["d_loss"])  # waits for the step to end
+            float(trainer.train_step(batch)["d_loss"])  # waits for the step to end
             if index >= 2:
                 durations.append(time.perf_counter() - started)
     return float(np.median(durations))

@@ -38,7 +38,8 @@ def test_train_then_resume_to_a_total_gives_each_step_once(runs_dir, mnist_slice
     data = ["--data", mnist_slice_path]
     first = dcgan(
         "train", "--variant", "dcgan-2", "--run", "demo", "--max-steps", "3",
-        "--seed", "1", "--epochs", "2", *data, runs_dir=runs_dir,
+        "--seed", "1", "--epochs", "2", "--precision", "bfloat16", *data,
+        runs_dir=runs_dir,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
     second = dcgan("resume", "demo", "--max-steps", "5", runs_dir=runs_dir)
@@ -47,6 +48,7 @@ def test_train_then_resume_to_a_total_gives_each_step_once(runs_dir, mnist_slice
 
     run = Run(runs_dir, "demo")
     assert_continuous(run.read_history(), 5)
+    assert run.read_config()["precision"] == "bfloat16"  # kept on resume
     assert [c.step for c in run.checkpoints()] == [3, 5]
 
     listing = dcgan("list", runs_dir=runs_dir)
@@ -75,6 +77,7 @@ def test_train_then_resume_to_a_total_gives_each_step_once(runs_dir, mnist_slice
         (["sample", "ghost", "--out", "g.jpg"], r"must name a \.png file"),
         (["sample", "ghost", "--out", "x.png/"], r"must name a \.png file"),
         (["train", "--variant", "dcgan-1", "--data", ""], "path is empty"),
+        (["train", "--variant", "dcgan-1", "--precision", "fp8"], "invalid choice"),
         (["bogus"], "invalid choice"),
         ([], "required"),
     ],

@@ -162,6 +162,8 @@ def test_bad_numbers_are_refused_before_anything_is_written(manager, mnist_slice
         manager.start("neg", get_variant("dcgan-1"), seed=-1)
     with pytest.raises(JobError, match="epochs"):
         manager.start("zero", get_variant("dcgan-1"), epochs=10**9)
+    with pytest.raises(JobError, match="precision 'half' is not one of auto"):
+        manager.start("half", get_variant("dcgan-1"), precision="half")
     assert not manager.runs_dir.exists()
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dcgan import models
+from dcgan import backend, models
 from dcgan.variants import VARIANTS
 
 
@@ -90,3 +90,64 @@ def test_two_threads_loading_tensorflow_at_once_both_get_their_model():
         timeout=180, cwd=Path(__file__).resolve().parents[1],
     )  # fmt: skip
     assert result.stdout.strip().splitlines()[-1] == "['ok', 'ok']", result.stderr
+
+
+def _keras_and_fused_batch_norm():
+    keras = backend.keras()
+    plain = keras.layers.BatchNormalization()
+    fused = models._fused_batch_norm()()
+    for layer in (plain, fused):
+        layer.build((None, 7, 7, 16))
+        layer.gamma.assign(np.linspace(0.5, 2.0, 16))
+        layer.beta.assign(np.linspace(-1.0, 1.0, 16))
+    return plain, fused
+
+
+def test_fused_batch_norm_trains_exactly_like_the_keras_layer():
+    tf = backend.tensorflow()
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.normal(1.0, 3.0, (32, 7, 7, 16)).astype("float32"))
+    upstream = tf.constant(rng.normal(size=(32, 7, 7, 16)).astype("float32"))
+    results = []
+    for layer in _keras_and_fused_batch_norm():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) * upstream)
+        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+        results.append(
+            [layer(x, training=True)]
+            + grads
+            + [layer.moving_mean, layer.moving_variance]
+        )
+    plain, fused = results
+    for name, a, b in zip(("y", "dx", "dgamma", "dbeta", "mean", "var"), plain, fused):
+        np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-4, atol=1e-4)
+
+
+def test_fused_batch_norm_infers_with_the_moving_statistics():
+    plain, fused = _keras_and_fused_batch_norm()
+    for layer in (plain, fused):
+        layer.moving_mean.assign(np.full(16, 0.5))
+        layer.moving_variance.assign(np.full(16, 4.0))
+    x = np.random.default_rng(1).normal(size=(4, 7, 7, 16)).astype("float32")
+    np.testing.assert_allclose(fused(x, training=False), plain(x, training=False))
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_training_models_share_weights_with_the_plain_ones(precision):
+    variant = VARIANTS["dcgan-4"]
+    trained = models.build_generator(variant, precision)
+    plain = models.build_generator(variant)
+    assert trained.count_params() == plain.count_params()
+    assert all(w.dtype == "float32" for w in trained.weights)
+    plain.set_weights(trained.get_weights())
+
+    latents = np.random.default_rng(2).standard_normal((3, 100)).astype("float32")
+    drawn = np.asarray(trained(latents, training=False))
+    assert drawn.dtype == np.float32  # the last layer computes in float32
+    tolerance = 0.05 if precision == "bfloat16" else 1e-5
+    np.testing.assert_allclose(drawn, plain(latents, training=False), atol=tolerance)
+
+    discriminator = models.build_discriminator(variant, precision)
+    scores = np.asarray(discriminator(np.zeros((2, 28, 28, 1), "float32")))
+    assert scores.dtype == np.float32 and scores.shape == (2, 1)

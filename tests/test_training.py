@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from dcgan import backend
 from dcgan.generators import load_run_generator
-from dcgan.training import Callback, Control, GanTrainer
+from dcgan.training import Callback, Control, GanTrainer, resolve_precision
 
 from .conftest import assert_continuous, create_run
 
@@ -172,3 +173,54 @@ def test_resume_skips_a_damaged_newest_checkpoint(runs_dir, mnist_slice):
     assert sorted(p.name for p in run.checkpoints_dir.glob("*.damaged")) == [
         "step-00000006.damaged"
     ]
+
+
+def test_a_bfloat16_run_trains_records_its_precision_and_exports_float32(
+    runs_dir, mnist_slice
+):
+    run = create_run(runs_dir, max_steps=3, precision="bfloat16")
+    trainer = GanTrainer(run, mnist_slice)
+    assert trainer.fit() == "finished"
+    assert_continuous(run.read_history(), 3)
+    assert run.read_config()["precision"] == "bfloat16"
+    # The exported generator is a plain float32 model with the trained weights.
+    exported = backend.keras().models.load_model(run.generator_path)
+    assert all(w.dtype == "float32" for w in exported.weights)
+    for saved, trained in zip(exported.weights, trainer.generator.weights, strict=True):
+        np.testing.assert_array_equal(saved.numpy(), trained.numpy())
+
+
+def test_auto_precision_is_resolved_and_recorded(runs_dir, mnist_slice):
+    run = create_run(runs_dir, max_steps=1, precision="auto")
+    GanTrainer(run, mnist_slice).fit()
+    assert run.read_config()["precision"] == resolve_precision("auto")
+    assert resolve_precision("auto") in ("float32", "bfloat16")
+
+
+def test_a_run_without_a_precision_trains_in_float32(runs_dir, mnist_slice):
+    run = create_run(runs_dir, max_steps=1)
+    assert "precision" not in run.read_config()
+    assert GanTrainer(run, mnist_slice).precision == "float32"
+
+
+def test_an_unknown_precision_is_refused(runs_dir, mnist_slice):
+    with pytest.raises(ValueError, match="precision 'float8' is not one of auto"):
+        GanTrainer(create_run(runs_dir, precision="float8"), mnist_slice)
+
+
+def test_the_xla_compiled_step_trains_and_resumes_exactly(runs_dir, mnist_slice):
+    straight = create_run(runs_dir, "straight", max_steps=4)
+    trainer = GanTrainer(straight, mnist_slice, xla=True)
+    trainer.fit()
+    assert trainer.xla  # compiled, not fallen back
+
+    split = create_run(runs_dir, "split", max_steps=4)
+    control = Control()
+    GanTrainer(split, mnist_slice, control, [StopAt(control, 2)], xla=True).fit()
+    GanTrainer(split, mnist_slice, xla=True).fit()
+    history = split.read_history()
+    assert_continuous(history, 4)
+    for column in ("d_loss", "g_loss"):
+        np.testing.assert_allclose(
+            history[column], straight.read_history()[column], rtol=1e-4
+        )
