@@ -143,6 +143,50 @@ def parameter_count(plan: list[LayerSpec]) -> int:
     return sum(layer.params for layer in plan)
 
 
+def multiply_adds(plan: list[LayerSpec], input_shape: tuple[int, ...]) -> list[int]:
+    """Multiply-adds of each layer of `plan` for one image in a forward pass.
+
+    Dense and convolution layers only; batch norm and activations are a few
+    operations per value, small beside them.
+    """
+    counts = []
+    shape = input_shape
+    for spec in plan:
+        s = spec.settings
+        if spec.kind == "dense":
+            counts.append(shape[-1] * s["units"])
+        elif spec.kind in ("conv", "conv_transpose"):
+            # A convolution sums a window per output pixel; a transposed one
+            # spreads a window from each input pixel.
+            pixels = spec.output_shape if spec.kind == "conv" else shape
+            window = s["kernel_size"] ** 2 * shape[-1] * s["filters"]
+            counts.append(pixels[0] * pixels[1] * window)
+        else:
+            counts.append(0)
+        shape = spec.output_shape
+    return counts
+
+
+def training_step_flops(variant: Variant) -> int:
+    """Floating-point operations (2 per multiply-add) of one training step.
+
+    One step runs the generator forward on a batch of noise and the
+    discriminator forward on the real and on the generated batch. Backward, a
+    layer's weight gradient and its input gradient each cost what its forward
+    pass did. The discriminator's loss needs weight gradients on both batches
+    (and input gradients to reach them, except at the first layer); the
+    generator's loss needs input gradients through the discriminator on the
+    generated batch, then the generator's weight gradients and its input
+    gradients but for the first layer, whose input is noise.
+    """
+    g = multiply_adds(generator_plan(variant), (variant.latent_dim,))
+    d = multiply_adds(discriminator_plan(variant), IMAGE_SHAPE)
+    g_total, d_total = sum(g), sum(d)
+    generator_side = 3 * g_total - g[0]
+    discriminator_side = 7 * d_total - 2 * d[0]
+    return 2 * variant.batch_size * (generator_side + discriminator_side)
+
+
 def describe(variant: Variant) -> list[dict]:
     """One row per layer of both networks, for tables in the UI and the CLI."""
     rows = []

@@ -151,3 +151,24 @@ def test_training_models_share_weights_with_the_plain_ones(precision):
     discriminator = models.build_discriminator(variant, precision)
     scores = np.asarray(discriminator(np.zeros((2, 28, 28, 1), "float32")))
     assert scores.dtype == np.float32 and scores.shape == (2, 1)
+
+
+def test_training_step_flops_of_dcgan_1_worked_by_hand():
+    variant = VARIANTS["dcgan-1"]
+    g_first = 100 * 7 * 7 * 128  # dense
+    g_rest = 7 * 7 * 9 * 128 * 128 + 14 * 14 * 9 * 128 * 64 + 28 * 28 * 9 * 64
+    d_first = 14 * 14 * 9 * 64  # conv 1 -> 64, stride 2
+    d_rest = 7 * 7 * 9 * 64 * 128 + 7 * 7 * 128
+    assert models.multiply_adds(models.generator_plan(variant), (100,)) == [
+        g_first, 0, 7 * 7 * 9 * 128 * 128, 0, 0, 14 * 14 * 9 * 128 * 64, 0, 0,
+        28 * 28 * 9 * 64, 0,
+    ]  # fmt: skip
+    # G: forward, weight and input gradients (none for the noise);
+    # D: forward on real and fake, weight gradients on both, input gradients on
+    # both but into the images, and once more on fake for the generator's loss.
+    g = g_first + g_rest
+    d = d_first + d_rest
+    per_image = (3 * g - g_first) + (7 * d - 2 * d_first)
+    assert models.training_step_flops(variant) == 2 * 128 * per_image
+    bigger = VARIANTS["dcgan-4"]
+    assert models.training_step_flops(bigger) > 4 * models.training_step_flops(variant)
