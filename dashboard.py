@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dcgan import generators
+from dcgan import backend, generators
 from dcgan.jobs import JobManager, default_manager
 from dcgan.runs import Run, default_runs_dir
 
@@ -22,6 +22,26 @@ STATUS_ICONS = {
     "failed": ":material/error:",
     "interrupted": ":material/warning:",
 }
+
+
+def _keep_keras_session(tensorflow, keras) -> None:
+    """Stop Streamlit from clearing Keras' session after every script run.
+
+    Streamlit calls `keras.backend.clear_session()` whenever a script run ends,
+    which here is every live refresh of the Train page. Clearing empties
+    TensorFlow's kernel cache, shared with the training jobs of this process, so
+    a job rebuilt its compiled step every few seconds and trained at half speed
+    with the page open. Nothing in the app relies on the clearing: models are
+    built once and cached.
+    """
+    keras.backend.clear_session = _session_kept
+
+
+def _session_kept(*args, **kwargs) -> None:
+    """Stands in for keras.backend.clear_session in the app; clears nothing."""
+
+
+backend.after_import(_keep_keras_session)
 
 
 def runs_dir() -> Path:

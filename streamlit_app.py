@@ -5,7 +5,7 @@ import streamlit as st
 import dashboard
 from dcgan.jobs import JobError
 
-SIDEBAR_REFRESH_S = 3.0
+SIDEBAR_REFRESH_S = 10.0
 
 st.set_page_config(page_title="DCGAN Studio", page_icon="🧪", layout="wide")
 

@@ -20,7 +20,10 @@ from dcgan.runs import Run, RunError, list_runs, recent_speed, summarize
 from dcgan.training import PRECISION_CHOICES
 from dcgan.variants import VARIANTS, VariantError
 
-REFRESH_S = 2.0  # how often a live run's panel redraws
+REFRESH_S = 2.0  # how often a live run's progress and controls redraw
+# Curves and samples redraw less often: drawing them takes CPU from training, and
+# the trainer redraws its latest samples only every few seconds anyway.
+CHARTS_REFRESH_S = 10.0
 GRID_WIDTH = 400  # pixels for a 242-pixel sample grid: digits big enough to read
 LIVE_STATES = ("starting", "running", "paused", "stopping")
 USER_ERRORS = (JobError, RunError, DataError, VariantError, OSError)
@@ -168,8 +171,8 @@ def run_controls(run: Run, state: str, config: dict) -> None:
                 st.rerun()
 
 
-def show_run(name: str) -> None:
-    """Status, progress, controls, curves and samples of run `name`."""
+def run_status(name: str) -> None:
+    """Header, progress with speed and ETA, and the controls of run `name`."""
     run = Run(runs_dir, name)
     try:
         summary = summarize(run)
@@ -178,11 +181,15 @@ def show_run(name: str) -> None:
         st.error(str(error))
         return
     job = manager.get(name)
-    state = job.status.state if job and job.alive else summary.status
-    history = run.read_history()
-    step = int(history["step"][-1]) if len(history["step"]) else summary.step
+    if job and job.alive:  # trained here: its status is in memory, no file read
+        status = job.status
+        state, step, speed = status.state, status.step, status.steps_per_s
+    else:
+        state, step = summary.status, summary.step
+        speed = recent_speed(run.read_history()) if state == "running" else None
+    if state != "running":
+        speed = None
     total = int(config.get("total_steps") or 0)
-    speed = recent_speed(history) if state == "running" else None
 
     icon = dashboard.STATUS_ICONS.get(state, "")
     st.markdown(f"#### {icon} {name} · {summary.variant} · {state}")
@@ -217,6 +224,18 @@ def show_run(name: str) -> None:
     st.progress(min(1.0, step / total) if total else 0.0, text=progress_text)
     run_controls(run, state, config)
 
+    # A job that ends redraws the whole page, so the runs table and refresh update.
+    was_live = st.session_state.get(f"live_{name}", False)
+    st.session_state[f"live_{name}"] = state in LIVE_STATES
+    if was_live and state not in LIVE_STATES:
+        st.rerun(scope="app")
+
+
+def run_charts(name: str) -> None:
+    """Warnings, curves, quality measures and sample grids of run `name`."""
+    run = Run(runs_dir, name)
+    history = run.read_history()
+    step = int(history["step"][-1]) if len(history["step"]) else 0
     metrics = run.read_metrics()
     for message in health.warnings(history, metrics):
         st.warning(message, icon=":material/monitor_heart:")
@@ -275,12 +294,6 @@ def show_run(name: str) -> None:
         "training goes on."
     )
 
-    # A job that ends redraws the whole page, so the runs table and refresh update.
-    was_live = st.session_state.get(f"live_{name}", False)
-    st.session_state[f"live_{name}"] = state in LIVE_STATES
-    if was_live and state not in LIVE_STATES:
-        st.rerun(scope="app")
-
 
 st.subheader("Runs")
 summaries = list_runs(runs_dir)
@@ -294,7 +307,8 @@ else:
     selected = st.selectbox("Run", names, key="selected_run")
     selected_summary = summaries[names.index(selected)]
     live = selected in alive or selected_summary.status == "running"
-    st.fragment(show_run, run_every=REFRESH_S if live else None)(selected)
+    st.fragment(run_status, run_every=REFRESH_S if live else None)(selected)
+    st.fragment(run_charts, run_every=CHARTS_REFRESH_S if live else None)(selected)
 
     with st.expander(f"All runs ({len(summaries)})", expanded=False):
         st.dataframe(

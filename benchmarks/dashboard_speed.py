@@ -4,12 +4,13 @@ App start: the time from launching `streamlit run` to the home page drawn in
 headless Chromium (its "DCGAN Studio" heading visible), for a few starts in a
 row; the browser is up before the clock starts.
 
-Watching: the same training configuration three times, each a fresh run of
-`--steps` timed steps after `--warmup` untimed ones: first with the command line
-(headless), then started from the Train page of a real server with the page left
-open (its live panel redraws every two seconds), then headless again. Speeds come
-from each run's history.csv; the headless speed is the mean of the two headless
-runs, so a drift in the machine's speed weighs on both sides alike.
+Watching: one run, started from the Train page of a real server, trains while
+the browser takes turns between the Train page (its live panel redrawing every
+two seconds) and a blank page (no session: the same run, headless). Each turn
+lasts `--seconds`; its first seconds, while a page loads or closes, are not
+counted. The speeds come from the run's history.csv: steps over training seconds
+within the counted part of each turn, summed over `--rounds` turns of each kind.
+Turns that alternate keep a drift in the machine's speed from favouring either.
 
     python benchmarks/dashboard_speed.py --json
 
@@ -107,68 +108,86 @@ def time_app_start(browser, folder: Path) -> dict:
     return {"server_s": healthy - started, "home_page_s": drawn - started}
 
 
-def speed(run: Run, warmup: int, steps: int) -> float:
-    """Steps/s of a run over steps warmup+1 .. warmup+steps, from its history."""
-    elapsed = run.read_history()["elapsed_s"]
-    return steps / (elapsed[warmup + steps - 1] - elapsed[warmup - 1])
+def position(run: Run) -> tuple[int, float]:
+    """(last step, its elapsed training seconds) from the run's history.csv."""
+    history = run.read_history()
+    if not len(history["step"]):
+        return 0, 0.0
+    return int(history["step"][-1]), float(history["elapsed_s"][-1])
 
 
-def train_headless(runs_dir: Path, name: str, variant: str, total: int) -> Run:
-    subprocess.run(
-        [sys.executable, "-m", "dcgan", "train", "--variant", variant, "--run", name,
-         "--max-steps", str(total), "--runs-dir", str(runs_dir)],
-        cwd=REPO, check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    return Run(runs_dir, name)
+def wait_for_step(run: Run, step: int, timeout_s: float = 600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while position(run)[0] < step:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"run {run.name} did not reach step {step}")
+        time.sleep(0.2)
 
 
-def train_watched(browser, runs_dir: Path, name: str, variant, total: int) -> Run:
-    """Start a run from the Train page and keep the page open until it finishes."""
-    process, url = start_server(runs_dir, runs_dir.parent / "watched.log")
+def time_watching(browser, folder: Path, variant, args) -> dict:
+    """Steps/s of one run with the Train page open and with no page open."""
+    runs_dir = folder / "runs"
+    process, url = start_server(runs_dir, folder / "watched.log")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    running = f"watched · {variant.title} · running"
     try:
         page.goto(f"{url}/train")
         page.get_by_role("heading", name="Train").wait_for(timeout=60_000)
         page.get_by_label("Variant").click()
         page.get_by_role("option", name=variant.title).click()
         page.get_by_text("More settings").click()
-        page.get_by_label("Run name").fill(name)
-        steps = page.get_by_label("Stop after step (0 trains every epoch)")
-        steps.fill(str(total))
-        steps.press("Enter")
+        page.get_by_label("Run name").fill("watched")
         page.get_by_role("button", name="Start training").click()
-        page.get_by_text(f"{name} · {variant.title} · running").wait_for(
-            timeout=120_000
-        )
-        page.get_by_text(f"{name} · {variant.title} · finished").wait_for(
-            timeout=3_600_000
-        )
+        page.get_by_text(running).wait_for(timeout=120_000)
+        run = Run(runs_dir, "watched")
+        wait_for_step(run, args.warmup)
+
+        totals = {"watched": [0, 0.0], "headless": [0, 0.0]}
+        for _ in range(args.rounds):
+            for kind in ("headless", "watched"):
+                if kind == "watched":
+                    page.goto(f"{url}/train")
+                    page.get_by_text(running).wait_for(timeout=60_000)
+                else:
+                    page.goto("about:blank")
+                time.sleep(args.settle)
+                step, elapsed = position(run)
+                time.sleep(args.seconds - args.settle)
+                end_step, end_elapsed = position(run)
+                totals[kind][0] += end_step - step
+                totals[kind][1] += end_elapsed - elapsed
+        precision = run.read_config()["precision"]
     finally:
         page.close()
         stop_server(process)
-    return Run(runs_dir, name)
+    speeds = {kind: steps / seconds for kind, (steps, seconds) in totals.items()}
+    return {**speeds, "precision": precision, "steps": totals}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variant", choices=list(VARIANTS), default="dcgan-2")
-    parser.add_argument("--steps", type=int, default=200, help="timed steps per run")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed steps first")
+    parser.add_argument("--rounds", type=int, default=4, help="turns of each kind")
+    parser.add_argument("--seconds", type=float, default=20.0, help="one turn")
+    parser.add_argument("--settle", type=float, default=4.0, help="uncounted")
+    parser.add_argument("--warmup", type=int, default=20, help="steps before turns")
     parser.add_argument("--starts", type=int, default=3, help="app starts to time")
     parser.add_argument("--data", help="mnist.npz or IDX folder (default sources)")
     parser.add_argument("--json", action="store_true", help="end with a JSON line")
     args = parser.parse_args(argv)
-    if args.data:  # the server and the command line both read it
+    if args.data:  # the server reads it
         os.environ["DCGAN_MNIST"] = str(Path(args.data).resolve())
-    if args.steps < 2 or args.warmup < 1 or args.starts < 1:
-        parser.error("--steps must be at least 2, --warmup and --starts at least 1")
+    if min(args.rounds, args.warmup, args.starts) < 1 or args.settle >= args.seconds:
+        parser.error(
+            "--rounds, --warmup and --starts must be at least 1, and --settle "
+            "shorter than --seconds"
+        )
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         parser.error("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     variant = VARIANTS[args.variant]
-    total = args.warmup + args.steps
     with (
         tempfile.TemporaryDirectory() as folder,
         sync_playwright() as playwright,
@@ -178,28 +197,18 @@ def main(argv=None) -> int:
             executable_path=chromium, headless=True, args=CHROMIUM_ARGS
         )
         starts = [time_app_start(browser, folder) for _ in range(args.starts)]
-
-        runs_dir = folder / "runs"
-        first = train_headless(runs_dir, "headless-1", variant.name, total)
-        watched = train_watched(browser, runs_dir, "watched", variant, total)
-        second = train_headless(runs_dir, "headless-2", variant.name, total)
+        watching = time_watching(browser, folder, variant, args)
         browser.close()
-        headless_speeds = [
-            speed(run, args.warmup, args.steps) for run in (first, second)
-        ]
-        watched_speed = speed(watched, args.warmup, args.steps)
-        precision = watched.read_config()["precision"]
 
-    headless_speed = statistics.mean(headless_speeds)
     home = [start["home_page_s"] for start in starts]
     result = {
         "variant": variant.name,
-        "steps": args.steps,
-        "warmup": args.warmup,
-        "precision": precision,
-        "headless_steps_per_s": [round(s, 3) for s in headless_speeds],
-        "watched_steps_per_s": round(watched_speed, 3),
-        "watched_share": round(watched_speed / headless_speed, 3),
+        "precision": watching["precision"],
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "headless_steps_per_s": round(watching["headless"], 3),
+        "watched_steps_per_s": round(watching["watched"], 3),
+        "watched_share": round(watching["watched"] / watching["headless"], 3),
         "server_start_s": [round(start["server_s"], 2) for start in starts],
         "home_page_s": [round(s, 2) for s in home],
         "home_page_median_s": round(statistics.median(home), 2),
@@ -211,13 +220,13 @@ def main(argv=None) -> int:
             f"  server answers {start['server_s']:.2f} s, "
             f"home page drawn {start['home_page_s']:.2f} s"
         )
+    counted = args.rounds * (args.seconds - args.settle)
     print(
-        f"{variant.title} ({precision}), steps/s over {args.steps} steps after "
-        f"{args.warmup}:"
+        f"{variant.title} ({result['precision']}), one run in the app, "
+        f"{counted:.0f} s counted of each:"
     )
-    print(f"  headless (command line), before: {headless_speeds[0]:.2f}")
-    print(f"  Train page open:                 {watched_speed:.2f}")
-    print(f"  headless (command line), after:  {headless_speeds[1]:.2f}")
+    print(f"  no page open (headless): {result['headless_steps_per_s']:.2f} steps/s")
+    print(f"  Train page open:         {result['watched_steps_per_s']:.2f} steps/s")
     print(f"  with the page open: {result['watched_share']:.1%} of headless speed")
     if args.json:
         print(json.dumps(result))

@@ -108,6 +108,76 @@ class ReferenceLoop:
         return time.perf_counter() - started
 
 
+class InMemoryLoop(ReferenceLoop):
+    """The reference's step with the product's choices, one at a time.
+
+    Batches are gathered in the graph from one tensor of all images, by indices
+    from a shuffled order; `precision` None keeps Keras' stock layers, else the
+    training models (fused batch norm) in that precision; `steps_per_call` steps
+    run in one compiled call; `xla` compiles it with XLA.
+    """
+
+    def __init__(
+        self, variant, train_images, precision=None, steps_per_call=1, xla=False
+    ):
+        super().__init__(variant, train_images[: variant.batch_size])
+        tf = backend.tensorflow()
+        if precision:
+            self.generator = models.build_generator(variant, precision)
+            self.discriminator = models.build_discriminator(variant, precision)
+        self.images = tf.constant(scale_images(train_images, variant.data_range))
+        self.order = np.random.default_rng(0).permutation(len(train_images))
+        self.steps_per_call = steps_per_call
+        self.position = 0
+        self.step = tf.function(self._steps, jit_compile=xla)
+
+    def _steps(self, indices):
+        tf = backend.tensorflow()
+        for index in range(self.steps_per_call):
+            d_loss = self._step(tf.gather(self.images, indices[index]))
+        return d_loss
+
+    def train(self, steps: int) -> float:
+        batch, per_call = self.variant.batch_size, self.steps_per_call
+        per_epoch = len(self.order) // (batch * per_call)
+        started = time.perf_counter()
+        for _ in range(max(1, steps // per_call)):
+            start = self.position % per_epoch * batch * per_call
+            indices = self.order[start : start + batch * per_call]
+            d_loss = self.step(indices.reshape(per_call, batch).astype(np.int32))
+            self.position += 1
+        float(d_loss)
+        return time.perf_counter() - started
+
+
+ABLATION = {
+    "reference: tf.data, Keras layers, float32": {},
+    "in-memory batches": {"precision": None},
+    "+ fused batch norm": {"precision": "float32"},
+    "+ bfloat16": {"precision": "bfloat16"},
+    "+ 4 steps per call": {"precision": "bfloat16", "steps_per_call": 4},
+    "fused, float32, XLA": {"precision": "float32", "xla": True},
+    "fused, bfloat16, XLA": {"precision": "bfloat16", "xla": True},
+}
+
+
+def ablation(variant, train_images, warmup: int, steps: int, rounds: int = 3):
+    """Seconds per step of each ABLATION loop: the median of interleaved rounds."""
+    loops = {}
+    for name, settings in ABLATION.items():
+        if settings:
+            loop = InMemoryLoop(variant, train_images, **settings)
+        else:
+            loop = ReferenceLoop(variant, train_images)
+        loop.train(warmup)
+        loops[name] = loop
+    timings = {name: [] for name in loops}
+    for _ in range(rounds):
+        for name, loop in loops.items():
+            timings[name].append(loop.train(steps) / steps)
+    return {name: float(np.median(values)) for name, values in timings.items()}
+
+
 def trainer_speed(variant, data, warmup: int, steps: int, precision: str) -> dict:
     """Steps/s of GanTrainer.fit() over steps warmup+1 .. warmup+steps."""
     with tempfile.TemporaryDirectory() as folder:
@@ -149,6 +219,11 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto")
     parser.add_argument("--data", help="mnist.npz or IDX folder (default sources)")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="time each of the trainer's choices alone instead (no --json)",
+    )
     parser.add_argument("--json", action="store_true", help="end with a JSON line")
     args = parser.parse_args(argv)
     if args.steps < 2 or args.warmup < 1:
@@ -157,6 +232,16 @@ def main(argv=None) -> int:
     variant = VARIANTS[args.variant]
     data = load_mnist(args.data)
     tf = backend.tensorflow()
+    if args.ablation:
+        per_step = ablation(variant, data.train_images, args.warmup, args.steps)
+        reference = next(iter(per_step.values()))
+        print(
+            f"{variant.title}, batch {variant.batch_size}: the median of 3 rounds "
+            f"of {args.steps} steps, the loops taking turns"
+        )
+        for name, seconds in per_step.items():
+            print(f"{name:44}{seconds * 1000:8.1f} ms/step{reference / seconds:7.2f}x")
+        return 0
     floors = {dtype: matmul_flops_per_s(dtype) for dtype in ("float32", "bfloat16")}
 
     reference = ReferenceLoop(variant, data.train_images)

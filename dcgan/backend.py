@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 _import_lock = threading.Lock()
 _modules: dict = {}
 _exit_hooks: list = []
+_import_hooks: list = []
 
 
 def tensorflow():
@@ -42,6 +43,8 @@ def tensorflow():
             _modules.update(tensorflow=tf, keras=keras)
             for hook in _exit_hooks:
                 atexit.register(hook)
+            for hook in _import_hooks:
+                hook(tf, keras)
         return _modules["tensorflow"]
 
 
@@ -79,6 +82,15 @@ def at_exit_while_tensorflow_works(hook) -> None:
             atexit.register(hook)
         else:
             _exit_hooks.append(hook)
+
+
+def after_import(hook) -> None:
+    """Call `hook(tensorflow, keras)` once both are imported: now, if they are."""
+    with _import_lock:
+        if "tensorflow" in _modules:
+            hook(_modules["tensorflow"], _modules["keras"])
+        else:
+            _import_hooks.append(hook)
 
 
 def keras():

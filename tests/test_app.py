@@ -206,3 +206,18 @@ def test_train_page_shows_quality_after_each_epoch_and_health_warnings(
     app = open_page("app_pages/train.py")
     assert len(app.get("plotly_chart")) == 3  # losses, accuracy, quality
     assert any("discriminator is winning" in w.value for w in app.warning)
+
+
+def test_the_end_of_a_script_run_leaves_keras_state_of_training_jobs_alone():
+    # Streamlit clears Keras' session after every script run, live refreshes
+    # included; in this app that would reset the state training threads share.
+    from keras.src.backend.common import global_state
+    from streamlit.runtime.scriptrunner import script_runner
+
+    import dashboard  # noqa: F401 (installs the guard once TensorFlow is loaded)
+    from dcgan import backend
+
+    backend.keras()
+    global_state.set_global_attribute("probe", "kept")
+    script_runner._clean_problem_modules()
+    assert global_state.get_global_attribute("probe") == "kept"

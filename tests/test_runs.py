@@ -49,6 +49,39 @@ def test_history_appends_and_drops_a_torn_last_line(runs_dir):
     assert history["elapsed_s"][-1] == pytest.approx(0.3)
 
 
+def test_history_read_between_appends_sees_every_row_once(runs_dir):
+    run = create_run(runs_dir)
+    run.append_history([row(1), row(2)])
+    assert len(run.read_history()["step"]) == 2
+    with open(run.history_path, "a") as file:
+        file.write("3,1,0.5,1.0")  # a row half written when the page reads
+    np.testing.assert_array_equal(run.read_history()["step"], [1, 2])
+    with open(run.history_path, "a") as file:
+        file.write(",0.5,0.5,0.3\n")  # ... and finished later
+    run.append_history([row(4)])
+    history = run.read_history()
+    np.testing.assert_array_equal(history["step"], [1, 2, 3, 4])
+    assert history["step"].dtype == np.int64
+
+
+def test_history_rewritten_between_reads_is_read_afresh(runs_dir):
+    run = create_run(runs_dir)
+    run.append_history([row(step) for step in range(1, 6)])
+    run.read_history()
+    run.truncate_history(2)  # a resume from step 2
+    run.append_history([row(3, epoch=7), row(4, epoch=7), row(5, epoch=7)])
+    history = run.read_history()
+    np.testing.assert_array_equal(history["step"], [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(history["epoch"], [1, 1, 7, 7, 7])
+    # Rewritten in place to the same length: the changed last row gives it away.
+    text = run.history_path.read_text().replace("\n5,7,", "\n5,8,")
+    with open(run.history_path, "r+") as file:
+        file.write(text)
+    assert run.read_history()["epoch"][-1] == 8
+    run.history_path.unlink()
+    assert len(run.read_history()["step"]) == 0
+
+
 def test_truncating_history_keeps_rows_up_to_the_checkpoint(runs_dir):
     run = create_run(runs_dir)
     run.append_history([row(step) for step in range(1, 11)])
