@@ -98,7 +98,8 @@ if st.button("Time a training step of each variant on this machine",
     st.rerun()
 st.caption(
     "Step times are measured side by side, one variant after the other, on this "
-    "machine now (batch 128, median of ten steps after two warm-up steps)."
+    "machine now (batch 128, in the precision a new run uses here, median of ten "
+    "steps after two warm-up steps)."
     + (
         " Measured: "
         + ", ".join(

@@ -433,17 +433,27 @@ def resolve_precision(requested: str) -> str:
     return requested
 
 
-def time_training_step(variant: Variant, data: Mnist, steps: int = 10) -> float:
+def time_training_step(
+    variant: Variant, data: Mnist, steps: int = 10, precision: str = "auto"
+) -> float:
     """Median seconds of one training step of `variant`, after two warm-up steps.
 
-    Trains a throwaway run in a temporary folder on `data`; use a slice of a few
-    batches, since the whole set is scaled and copied first.
+    Trains a throwaway run in a temporary folder on `data`, in `precision` (by
+    default what a new run would use); use a slice of a few batches, since the
+    whole set is scaled and copied first.
     """
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         run = Run(folder, "timing")
-        run.create({"variant": variant.to_dict(), "seed": 0, "epochs": 1000})
+        run.create(
+            {
+                "variant": variant.to_dict(),
+                "seed": 0,
+                "epochs": 1000,
+                "precision": precision,
+            }
+        )
         trainer = GanTrainer(run, data)
         order = trainer._epoch_order(0)
         batch = order[: variant.batch_size]
