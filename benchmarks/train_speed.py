@@ -25,6 +25,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dcgan import backend, models
 from dcgan.data import load_mnist, scale_images
 from dcgan.runs import Run
-from dcgan.training import PRECISION_CHOICES, GanTrainer
+from dcgan.training import PRECISION_CHOICES, Callback, Control, GanTrainer
 from dcgan.variants import VARIANTS
 
 MATMUL_SIZE = 2048
@@ -201,6 +202,71 @@ def trainer_speed(variant, data, warmup: int, steps: int, precision: str) -> dic
         }
 
 
+class _Signals(Callback):
+    """The last step the trainer finished, and an event set when it pauses."""
+
+    def __init__(self):
+        self.step = 0
+        self.paused = threading.Event()
+
+    def on_step_end(self, logs):
+        self.step = logs["step"]
+
+    def on_pause(self, paused):
+        if paused:
+            self.paused.set()
+
+
+def _check_alive(thread) -> None:
+    if not thread.is_alive():
+        raise SystemExit("the trainer ended before the pause and stop were timed")
+
+
+def _wait_for_steps(signals: _Signals, steps: int, thread) -> None:
+    target = signals.step + steps
+    while signals.step < target:
+        _check_alive(thread)
+        time.sleep(0.005)
+
+
+def control_latency(variant, data, precision: str, pauses: int = 3) -> dict:
+    """Seconds from asking to pause (the worst of `pauses`) or stop to it happening.
+
+    A pause counts once the loop has saved its checkpoint and reported itself
+    paused; a stop once fit() has returned, with the checkpoint, the final samples
+    and the exported generator written.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        run = Run(folder, "control")
+        run.create(
+            {
+                "variant": variant.to_dict(),
+                "seed": 0,
+                "epochs": 1000,  # never reached: the run is stopped
+                "precision": precision,
+            }
+        )
+        control, signals = Control(), _Signals()
+        trainer = GanTrainer(run, data, control, [signals])
+        thread = threading.Thread(target=trainer.fit)
+        thread.start()
+        pause_s = []
+        for _ in range(pauses):
+            _wait_for_steps(signals, 3, thread)
+            signals.paused.clear()
+            started = time.perf_counter()
+            control.pause()
+            while not signals.paused.wait(0.005):
+                _check_alive(thread)
+            pause_s.append(time.perf_counter() - started)
+            control.resume()
+        _wait_for_steps(signals, 3, thread)
+        started = time.perf_counter()
+        control.stop()
+        thread.join()
+        return {"pause_s": max(pause_s), "stop_s": time.perf_counter() - started}
+
+
 def cpu_name() -> str:
     """The CPU's model name, from /proc/cpuinfo where there is one."""
     try:
@@ -251,6 +317,7 @@ def main(argv=None) -> int:
     trainer = trainer_speed(variant, data, args.warmup, args.steps, args.precision)
     reference_s += reference.train(args.steps - first_half)
     reference_speed = args.steps / reference_s
+    latency = control_latency(variant, data, args.precision)
 
     flops = models.training_step_flops(variant)
     batch = variant.batch_size
@@ -268,6 +335,8 @@ def main(argv=None) -> int:
         "trainer_images_per_s": round(trainer["steps_per_s"] * batch, 1),
         "trainer_precision": trainer["precision"],
         "trainer_xla": trainer["xla"],
+        "pause_s": round(latency["pause_s"], 3),
+        "stop_s": round(latency["stop_s"], 3),
         "step_gflop": round(flops / 1e9, 2),
         "matmul_gflop_per_s_float32": round(floors["float32"] / 1e9, 1),
         "matmul_gflop_per_s_bfloat16": round(floors["bfloat16"] / 1e9, 1),
@@ -305,6 +374,10 @@ def main(argv=None) -> int:
         f"{result['trainer_images_per_s']:10.0f}{result['trainer_floor_share']:11.0%}"
     )
     print(f"ratio trainer / reference: {result['ratio']:.2f}")
+    print(
+        f"the trainer paused {result['pause_s']:.2f} s after being asked (the worst "
+        f"of 3) and stopped {result['stop_s']:.2f} s after"
+    )
     if args.json:
         print(json.dumps(result))
     return 0

@@ -53,6 +53,7 @@ def test_train_speed_reports_both_loops_and_their_ratio(mnist_slice_path):
     share = trainer * flops / (result["matmul_gflop_per_s_float32"] * 1e9)
     assert result["trainer_floor_share"] == pytest.approx(share, rel=0.01)
     assert (result["trainer_precision"], result["train_images"]) == ("float32", 1024)
+    assert result["pause_s"] > 0 and result["stop_s"] > 0
 
 
 def test_train_speed_ablation_times_each_choice_against_the_reference(
