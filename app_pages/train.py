@@ -231,6 +231,21 @@ def run_status(name: str) -> None:
         st.rerun(scope="app")
 
 
+def wait_for_training(name: str) -> None:
+    """Redraw the page once run `name`, at rest when drawn, starts training.
+
+    Draws nothing: it catches a run that the command line (or another tab)
+    starts or resumes while this page shows it.
+    """
+    job = manager.get(name)
+    try:
+        state = summarize(Run(runs_dir, name)).status
+    except RunError:
+        return
+    if (job and job.alive) or state == "running":
+        st.rerun(scope="app")
+
+
 def run_charts(name: str) -> None:
     """Warnings, curves, quality measures and sample grids of run `name`."""
     run = Run(runs_dir, name)
@@ -267,11 +282,17 @@ def run_charts(name: str) -> None:
             )
     with epochs_col:
         if len(epoch_grids) > 1:
+            # The slider follows new epochs unless moved back to an earlier one.
+            key, newest_key = f"epoch_{name}", f"epoch_newest_{name}"
+            state = st.session_state
+            following = state.get(key) in (None, state.get(newest_key))
+            if following or state[key] > len(epoch_grids):
+                state[key] = len(epoch_grids)
+            state[newest_key] = len(epoch_grids)
             chosen = st.select_slider(
                 "Samples after epoch",
                 options=list(range(1, len(epoch_grids) + 1)),
-                value=len(epoch_grids),
-                key=f"epoch_{name}",
+                key=key,
             )
             st.image(epoch_grids[chosen - 1].read_bytes(), width=GRID_WIDTH)
         elif epoch_grids:
@@ -309,6 +330,8 @@ else:
     live = selected in alive or selected_summary.status == "running"
     st.fragment(run_status, run_every=REFRESH_S if live else None)(selected)
     st.fragment(run_charts, run_every=CHARTS_REFRESH_S if live else None)(selected)
+    if not live:
+        st.fragment(wait_for_training, run_every=REFRESH_S)(selected)
 
     with st.expander(f"All runs ({len(summaries)})", expanded=False):
         st.dataframe(

@@ -36,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dcgan.data import DataError, load_mnist
 from dcgan.runs import Run
 from dcgan.variants import VARIANTS
 
@@ -177,16 +178,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.data:  # the server reads it
         os.environ["DCGAN_MNIST"] = str(Path(args.data).resolve())
-    if min(args.rounds, args.warmup, args.starts) < 1 or args.settle >= args.seconds:
+    if min(args.rounds, args.warmup, args.starts) < 1 or not (
+        0 <= args.settle < args.seconds
+    ):
         parser.error(
             "--rounds, --warmup and --starts must be at least 1, and --settle "
-            "shorter than --seconds"
+            "at least 0 and shorter than --seconds"
         )
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         parser.error("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    try:
+        load_mnist()  # what the server will read, checked before it starts
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     variant = VARIANTS[args.variant]
     with (
         tempfile.TemporaryDirectory() as folder,

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dcgan import backend, models
-from dcgan.data import load_mnist, scale_images
+from dcgan.data import DataError, load_mnist, scale_images
 from dcgan.runs import Run
 from dcgan.training import PRECISION_CHOICES, Callback, Control, GanTrainer
 from dcgan.variants import VARIANTS
@@ -187,7 +187,7 @@ def trainer_speed(variant, data, warmup: int, steps: int, precision: str) -> dic
             {
                 "variant": variant.to_dict(),
                 "seed": 0,
-                "epochs": 1,
+                "epochs": 1000,  # the step limit ends the run, whatever the data
                 "max_steps": warmup + steps,
                 "precision": precision,
             }
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--ablation",
         action="store_true",
-        help="time each of the trainer's choices alone instead (no --json)",
+        help="time each of the trainer's choices alone instead",
     )
     parser.add_argument("--json", action="store_true", help="end with a JSON line")
     args = parser.parse_args(argv)
@@ -296,17 +296,28 @@ def main(argv=None) -> int:
         parser.error("--steps must be at least 2 and --warmup at least 1")
 
     variant = VARIANTS[args.variant]
-    data = load_mnist(args.data)
+    try:
+        data = load_mnist(args.data)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     tf = backend.tensorflow()
     if args.ablation:
-        per_step = ablation(variant, data.train_images, args.warmup, args.steps)
+        # Every loop trains the same steps, a whole number of 4-step calls.
+        steps = -(-args.steps // 4) * 4
+        per_step = ablation(variant, data.train_images, args.warmup, steps)
         reference = next(iter(per_step.values()))
         print(
             f"{variant.title}, batch {variant.batch_size}: the median of 3 rounds "
-            f"of {args.steps} steps, the loops taking turns"
+            f"of {steps} steps, the loops taking turns"
         )
         for name, seconds in per_step.items():
             print(f"{name:44}{seconds * 1000:8.1f} ms/step{reference / seconds:7.2f}x")
+        if args.json:
+            ms = {name: round(seconds * 1000, 1) for name, seconds in per_step.items()}
+            print(
+                json.dumps({"variant": variant.name, "steps": steps, "ms_per_step": ms})
+            )
         return 0
     floors = {dtype: matmul_flops_per_s(dtype) for dtype in ("float32", "bfloat16")}
 

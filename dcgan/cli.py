@@ -22,7 +22,7 @@ from dcgan.evaluation import ClassifierError
 from dcgan.generators import PRETRAINED_PREFIX
 from dcgan.jobs import MAX_SEED, JobError, JobManager
 from dcgan.runs import Run, RunError, check_run_name, default_runs_dir, list_runs
-from dcgan.training import PRECISION_CHOICES
+from dcgan.training import PRECISION_CHOICES, resolve_precision
 from dcgan.variants import VARIANTS, VariantError, get_variant
 
 USAGE_ERROR = 2
@@ -201,6 +201,7 @@ def _command_train(args) -> int:
     if args.batch_size:
         variant = variant.derive(variant.name, batch_size=args.batch_size)
     name = args.run or f"{variant.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    precision = resolve_precision(args.precision)
     manager = JobManager(args.runs_dir)
     job = manager.start(
         name,
@@ -209,9 +210,12 @@ def _command_train(args) -> int:
         max_steps=args.max_steps,
         seed=args.seed,
         data_path=args.data,
-        precision=args.precision,
+        precision=precision,
     )
-    print(f"training {variant.title} as run {name} in {job.run.path}", flush=True)
+    print(
+        f"training {variant.title} in {precision} as run {name} in {job.run.path}",
+        flush=True,
+    )
     return _train_in_foreground(job)
 
 

@@ -319,6 +319,12 @@ class JobManager:
         if max_steps is not None:
             changes["max_steps"] = max_steps or None
         config = {**config, **changes}
+        precision = config.get("precision", "float32")
+        if precision not in PRECISION_CHOICES:
+            raise JobError(
+                f"run {name!r} has precision {precision!r} in run.json; set it to "
+                f"one of {', '.join(PRECISION_CHOICES)}"
+            )
         variant = Variant.from_dict(config["variant"])
         per_epoch = steps_per_epoch(len(data.train_images), variant.batch_size)
         checkpoint = run.latest_checkpoint()

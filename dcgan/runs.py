@@ -20,6 +20,7 @@ import fcntl
 import io
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -321,16 +322,26 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 
 def _parse_rows(lines: list[bytes], columns, values: dict[str, list]) -> None:
-    """Append the numbers of well-formed `lines` to `values`, column by column."""
+    """Append the numbers of well-formed `lines` to `values`, column by column.
+
+    A damaged row is skipped and the rest still read: a wrong number of fields,
+    a field that is not a finite number, or a step that does not go forward.
+    """
+    steps = values.get("step")
     for line in lines:
         fields = line.split(b",")
         if len(fields) != len(columns):
             continue
         try:
             numbers = [float(field) for field in fields]
-        except ValueError:  # a damaged row is skipped, the rest still read
+        except ValueError:
             continue
-        for name, number in zip(columns, numbers, strict=True):
+        if not all(math.isfinite(number) for number in numbers):
+            continue
+        row = dict(zip(columns, numbers, strict=True))
+        if steps is not None and steps and row["step"] <= steps[-1]:
+            continue
+        for name, number in row.items():
             values[name].append(number)
 
 

@@ -221,3 +221,22 @@ def test_the_end_of_a_script_run_leaves_keras_state_of_training_jobs_alone():
     global_state.set_global_attribute("probe", "kept")
     script_runner._clean_problem_modules()
     assert global_state.get_global_attribute("probe") == "kept"
+
+
+def test_the_epoch_slider_follows_new_epochs_until_moved_back(app_env, mnist_slice):
+    run = create_run(app_env, "epochs", batch_size=256, epochs=2)
+    GanTrainer(run, mnist_slice).fit()
+    app = open_page("app_pages/train.py")
+    (slider,) = app.select_slider
+    assert slider.value == 2
+
+    grid = run.sample_path(2).read_bytes()
+    run.sample_path(3).write_bytes(grid)  # as the next epoch would
+    app.run()
+    assert app.select_slider[0].value == 3  # still on the newest
+
+    app.select_slider[0].set_value(1).run()
+    run.sample_path(4).write_bytes(grid)
+    app.run()
+    assert app.select_slider[0].value == 1  # the user's choice stays
+    assert not app.exception

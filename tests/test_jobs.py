@@ -167,6 +167,20 @@ def test_bad_numbers_are_refused_before_anything_is_written(manager, mnist_slice
     assert not manager.runs_dir.exists()
 
 
+def test_resuming_a_run_with_a_bad_precision_is_refused_and_changes_nothing(
+    manager, mnist_slice_path
+):
+    job = manager.start(
+        "prec", get_variant("dcgan-2"), max_steps=2, data_path=mnist_slice_path
+    )
+    assert job.join(JOIN_TIMEOUT_S)
+    job.run.update_config(precision="fp8")
+    before = job.run.config_path.read_bytes()
+    with pytest.raises(JobError, match="precision 'fp8' in run.json; set it to one"):
+        manager.resume("prec", max_steps=4)
+    assert job.run.config_path.read_bytes() == before
+
+
 def test_resume_with_max_steps_0_lifts_the_step_limit(manager, mnist_slice_path):
     job = manager.start(
         "capped", get_variant("dcgan-2"), epochs=2, max_steps=3,

@@ -151,6 +151,19 @@ def test_damaged_history_rows_are_skipped(runs_dir):
     np.testing.assert_array_equal(run.read_history()["step"], [1, 2])
 
 
+def test_rows_with_numbers_that_cannot_be_steps_are_skipped(runs_dir):
+    run = create_run(runs_dir)
+    run.append_history([row(1), row(2)])
+    with open(run.history_path, "a") as file:
+        file.write("nan,1,0.5,0.5,0.5,0.5,3.0\n")  # no step at all
+        file.write("3,1,inf,0.5,0.5,0.5,0.3\n")  # an impossible loss
+        file.write("1,1,0.5,0.5,0.5,0.5,0.3\n")  # a step going backwards
+    run.append_history([row(3)])
+    history = run.read_history()
+    np.testing.assert_array_equal(history["step"], [1, 2, 3])
+    assert np.isfinite(history["d_loss"]).all()
+
+
 def test_the_summary_shows_the_last_logged_step_between_checkpoints(runs_dir):
     run = create_run(runs_dir)
     run.update_config(step=2)
