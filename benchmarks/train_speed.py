@@ -58,27 +58,21 @@ def matmul_flops_per_s(dtype: str, repeats: int = 5) -> float:
     return 2 * MATMUL_SIZE**3 / best
 
 
-class ReferenceLoop:
-    """A DCGAN training loop written as TensorFlow's tutorial writes it."""
+class _Loop:
+    """Both networks, their optimizers, and the tutorial's training step.
 
-    def __init__(self, variant, train_images: np.ndarray, seed: int = 0):
-        tf = backend.tensorflow()
+    `precision` None builds Keras' stock layers in float32, else the product's
+    training models (fused batch norm) in that precision.
+    """
+
+    def __init__(self, variant, precision: str | None = None, seed: int = 0):
         keras = backend.keras()
         keras.utils.set_random_seed(seed)
         self.variant = variant
-        self.generator = models.build_generator(variant)
-        self.discriminator = models.build_discriminator(variant)
+        self.generator = models.build_generator(variant, precision)
+        self.discriminator = models.build_discriminator(variant, precision)
         self.g_optimizer = keras.optimizers.Adam(variant.learning_rate, variant.beta_1)
         self.d_optimizer = keras.optimizers.Adam(variant.learning_rate, variant.beta_1)
-        images = scale_images(train_images, variant.data_range)
-        dataset = (
-            tf.data.Dataset.from_tensor_slices(images)
-            .shuffle(len(images), seed=seed)
-            .batch(variant.batch_size, drop_remainder=True)
-            .repeat()
-        )
-        self.batches = iter(dataset)
-        self.step = tf.function(self._step)
 
     def _step(self, real_images):
         tf = backend.tensorflow()
@@ -100,6 +94,23 @@ class ReferenceLoop:
         self.d_optimizer.apply_gradients(zip(d_gradients, d_variables))
         return d_loss
 
+
+class ReferenceLoop(_Loop):
+    """A DCGAN training loop written as TensorFlow's tutorial writes it."""
+
+    def __init__(self, variant, train_images: np.ndarray, seed: int = 0):
+        super().__init__(variant, seed=seed)
+        tf = backend.tensorflow()
+        images = scale_images(train_images, variant.data_range)
+        dataset = (
+            tf.data.Dataset.from_tensor_slices(images)
+            .shuffle(len(images), seed=seed)
+            .batch(variant.batch_size, drop_remainder=True)
+            .repeat()
+        )
+        self.batches = iter(dataset)
+        self.step = tf.function(self._step)
+
     def train(self, steps: int) -> float:
         """Seconds for `steps` training steps, including fetching their batches."""
         started = time.perf_counter()
@@ -109,7 +120,7 @@ class ReferenceLoop:
         return time.perf_counter() - started
 
 
-class InMemoryLoop(ReferenceLoop):
+class InMemoryLoop(_Loop):
     """The reference's step with the product's choices, one at a time.
 
     Batches are gathered in the graph from one tensor of all images, by indices
@@ -121,11 +132,8 @@ class InMemoryLoop(ReferenceLoop):
     def __init__(
         self, variant, train_images, precision=None, steps_per_call=1, xla=False
     ):
-        super().__init__(variant, train_images[: variant.batch_size])
+        super().__init__(variant, precision)
         tf = backend.tensorflow()
-        if precision:
-            self.generator = models.build_generator(variant, precision)
-            self.discriminator = models.build_discriminator(variant, precision)
         self.images = tf.constant(scale_images(train_images, variant.data_range))
         self.order = np.random.default_rng(0).permutation(len(train_images))
         self.steps_per_call = steps_per_call

@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 
 _import_lock = threading.Lock()
 _modules: dict = {}
-_exit_hooks: list = []
 _import_hooks: list = []
 
 
@@ -41,8 +40,6 @@ def tensorflow():
                 except RuntimeError:  # the GPU was already initialised elsewhere
                     logger.debug("memory growth not set on %s", gpu.name)
             _modules.update(tensorflow=tf, keras=keras)
-            for hook in _exit_hooks:
-                atexit.register(hook)
             for hook in _import_hooks:
                 hook(tf, keras)
         return _modules["tensorflow"]
@@ -77,11 +74,7 @@ def at_exit_while_tensorflow_works(hook) -> None:
     when imported; a hook registered earlier would run after them and find Keras
     unable to call a model. So hooks are registered once TensorFlow is imported.
     """
-    with _import_lock:
-        if "tensorflow" in _modules:
-            atexit.register(hook)
-        else:
-            _exit_hooks.append(hook)
+    after_import(lambda tensorflow, keras: atexit.register(hook))
 
 
 def after_import(hook) -> None:

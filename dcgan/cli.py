@@ -201,7 +201,6 @@ def _command_train(args) -> int:
     if args.batch_size:
         variant = variant.derive(variant.name, batch_size=args.batch_size)
     name = args.run or f"{variant.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    precision = resolve_precision(args.precision)
     manager = JobManager(args.runs_dir)
     job = manager.start(
         name,
@@ -210,8 +209,11 @@ def _command_train(args) -> int:
         max_steps=args.max_steps,
         seed=args.seed,
         data_path=args.data,
-        precision=precision,
+        precision=args.precision,
     )
+    # After the start, so a mistake is told without waiting for TensorFlow; the
+    # job resolves the same precision, and records it.
+    precision = resolve_precision(args.precision)
     print(
         f"training {variant.title} in {precision} as run {name} in {job.run.path}",
         flush=True,

@@ -22,6 +22,7 @@ from dcgan.training import (
     PRECISION_CHOICES,
     Callback,
     Control,
+    check_precision,
     steps_per_epoch,
     total_steps,
 )
@@ -273,10 +274,10 @@ class JobManager:
         _check_number("epochs", epochs, 1, MAX_EPOCHS)
         _check_number("max steps", max_steps, 1, MAX_STEPS)
         _check_number("seed", seed, 0, MAX_SEED)
-        if precision not in PRECISION_CHOICES:
-            raise JobError(
-                f"precision {precision!r} is not one of {', '.join(PRECISION_CHOICES)}"
-            )
+        try:
+            check_precision(precision)
+        except ValueError as error:
+            raise JobError(str(error)) from None
         data = load_mnist(data_path)
         if steps_per_epoch(len(data.train_images), variant.batch_size) == 0:
             raise JobError(

@@ -424,13 +424,18 @@ def resolve_precision(requested: str) -> str:
     'auto' means bfloat16 where it pays: a CPU with bfloat16 instructions that
     TensorFlow's oneDNN kernels use, and no GPU (where it is not yet measured).
     """
+    check_precision(requested)
     if requested == "auto":
         fast = backend.cpu_has_bfloat16() and backend.gpu_count() == 0
         return "bfloat16" if fast else "float32"
-    if requested not in models.PRECISIONS:
+    return requested
+
+
+def check_precision(requested) -> None:
+    """Raise ValueError unless `requested` is one of PRECISION_CHOICES."""
+    if requested not in PRECISION_CHOICES:
         choices = ", ".join(PRECISION_CHOICES)
         raise ValueError(f"precision {requested!r} is not one of {choices}")
-    return requested
 
 
 def time_training_step(
